@@ -57,7 +57,11 @@ pub fn process(wasm: &[u8]) -> Result<Processed, ProgramError> {
             limit: DEPLOYED_CODE_LIMIT,
         });
     }
-    Ok(Processed { wasm: stripped, code, report })
+    Ok(Processed {
+        wasm: stripped,
+        code,
+        report,
+    })
 }
 
 /// [`PREFIX`] followed by `wasm` compressed with brotli (quality 11, window 22).
@@ -193,7 +197,9 @@ mod tests {
 
     #[test]
     fn process_strips_custom_sections() {
-        let wasm = wat::parse_str(PROGRAM.replace("(module", "(module $named (@custom \"junk\" \"xyz\")")).unwrap();
+        let wasm =
+            wat::parse_str(PROGRAM.replace("(module", "(module $named (@custom \"junk\" \"xyz\")"))
+                .unwrap();
         let p = process(&wasm).unwrap();
         for payload in Parser::new(0).parse_all(&p.wasm) {
             assert!(!matches!(payload.unwrap(), Payload::CustomSection(_)));
@@ -208,12 +214,18 @@ mod tests {
 
     #[test]
     fn decode_errors_on_dictionary_byte() {
-        assert!(matches!(decode(&[0xEF, 0xF0, 0x00, 0x01, 0]), Err(ProgramError::BadCode(_))));
+        assert!(matches!(
+            decode(&[0xEF, 0xF0, 0x00, 0x01, 0]),
+            Err(ProgramError::BadCode(_))
+        ));
     }
 
     #[test]
     fn decode_errors_on_corrupt_stream() {
-        assert!(matches!(decode(&[0xEF, 0xF0, 0x00, 0x00, 0xff, 0xff]), Err(ProgramError::BadCode(_))));
+        assert!(matches!(
+            decode(&[0xEF, 0xF0, 0x00, 0x00, 0xff, 0xff]),
+            Err(ProgramError::BadCode(_))
+        ));
     }
 
     #[test]
@@ -235,7 +247,10 @@ mod tests {
         assert_eq!(init.len(), 43 + code.len());
         assert_eq!(init[0], 0x7f);
         assert_eq!(init[32], code.len() as u8);
-        assert_eq!(&init[33..43], &[0x80, 0x60, 0x2b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00]);
+        assert_eq!(
+            &init[33..43],
+            &[0x80, 0x60, 0x2b, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0x00]
+        );
         assert_eq!(&init[43..], &code);
     }
 }

@@ -36,9 +36,18 @@ pub const VM_HOOKS: &[(&str, HookSignature)] = &[
     ("storage_flush_cache", sig(&[I32], &[])),
     ("transient_load_bytes32", sig(&[I32, I32], &[])),
     ("transient_store_bytes32", sig(&[I32, I32], &[])),
-    ("call_contract", sig(&[I32, I32, I32, I32, I64, I32], &[I32])),
-    ("delegate_call_contract", sig(&[I32, I32, I32, I64, I32], &[I32])),
-    ("static_call_contract", sig(&[I32, I32, I32, I64, I32], &[I32])),
+    (
+        "call_contract",
+        sig(&[I32, I32, I32, I32, I64, I32], &[I32]),
+    ),
+    (
+        "delegate_call_contract",
+        sig(&[I32, I32, I32, I64, I32], &[I32]),
+    ),
+    (
+        "static_call_contract",
+        sig(&[I32, I32, I32, I64, I32], &[I32]),
+    ),
     ("create1", sig(&[I32, I32, I32, I32, I32], &[])),
     ("create2", sig(&[I32, I32, I32, I32, I32, I32], &[])),
     ("read_return_data", sig(&[I32, I32, I32], &[I32])),

@@ -88,7 +88,10 @@ pub(crate) mod test_util {
             }
         }
         let at = body.start
-            + wasm[body.clone()].windows(3).position(|w| w == [0x11, 0x00, 0x00]).unwrap();
+            + wasm[body.clone()]
+                .windows(3)
+                .position(|w| w == [0x11, 0x00, 0x00])
+                .unwrap();
         let mut out = wasm.to_vec();
         out.splice(at + 2..at + 3, [0x80, 0x00]);
         out[body.start - 1] += 1;

@@ -148,7 +148,11 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
                     if !matches_hook(ft, hook.params, hook.results) {
                         return Err(ProgramError::ImportType {
                             name: imp.name.to_string(),
-                            found: format!("{} -> {}", fmt_types(ft.params()), fmt_types(ft.results())),
+                            found: format!(
+                                "{} -> {}",
+                                fmt_types(ft.params()),
+                                fmt_types(ft.results())
+                            ),
                             expected: fmt_sig(hook.params, hook.results),
                         });
                     }
@@ -206,8 +210,8 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
                     match (e.name, e.kind) {
                         ("user_entrypoint", ExternalKind::Func) => {
                             let ft = &types[func_types[e.index as usize] as usize];
-                            entrypoint_ok = ft.params() == [WValType::I32]
-                                && ft.results() == [WValType::I32];
+                            entrypoint_ok =
+                                ft.params() == [WValType::I32] && ft.results() == [WValType::I32];
                             if !entrypoint_ok {
                                 return Err(ProgramError::Export(
                                     "user_entrypoint must have type (i32) -> i32".into(),
@@ -220,7 +224,9 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
                 }
             }
             Payload::StartSection { .. } => {
-                return Err(ProgramError::Export("a start function is not allowed".into()))
+                return Err(ProgramError::Export(
+                    "a start function is not allowed".into(),
+                ))
             }
             Payload::DataSection(r) if r.count() > MAX_SEGMENTS => {
                 return Err(ProgramError::Limit(format!(
@@ -242,7 +248,9 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
                 for l in body.get_locals_reader().map_err(malformed)? {
                     let (n, t) = l.map_err(malformed)?;
                     if is_float(t) {
-                        return Err(ProgramError::Float(format!("a float local in function {index}")));
+                        return Err(ProgramError::Float(format!(
+                            "a float local in function {index}"
+                        )));
                     }
                     locals = locals.saturating_add(n);
                 }
@@ -282,7 +290,12 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
             "missing export user_entrypoint: (i32) -> i32".into(),
         ));
     }
-    Ok(ValidationReport { wasm_len: wasm.len(), imports, functions: defined, memory_pages })
+    Ok(ValidationReport {
+        wasm_len: wasm.len(),
+        imports,
+        functions: defined,
+        memory_pages,
+    })
 }
 
 /// Any instruction that produces, consumes or converts a float. The operator
@@ -319,13 +332,19 @@ mod tests {
 
     #[test]
     fn validate_errors_on_float_instruction() {
-        let wat = GOOD.replace("i32.const 0))", "i64.const 1 f64.convert_i64_s drop i32.const 0))");
+        let wat = GOOD.replace(
+            "i32.const 0))",
+            "i64.const 1 f64.convert_i64_s drop i32.const 0))",
+        );
         assert!(matches!(check(&wat), Err(ProgramError::Float(m)) if m.contains("F64ConvertI64S")));
     }
 
     #[test]
     fn validate_errors_on_float_local() {
-        let wat = GOOD.replace("(param i32) (result i32)", "(param i32) (result i32) (local f32)");
+        let wat = GOOD.replace(
+            "(param i32) (result i32)",
+            "(param i32) (result i32) (local f32)",
+        );
         assert!(matches!(check(&wat), Err(ProgramError::Float(_))));
     }
 
@@ -334,7 +353,10 @@ mod tests {
         let wat = GOOD.replace(r#""vm_hooks" "read_args""#, r#""console" "log_txt""#);
         assert_eq!(
             check(&wat),
-            Err(ProgramError::UnknownImport { module: "console".into(), name: "log_txt".into() })
+            Err(ProgramError::UnknownImport {
+                module: "console".into(),
+                name: "log_txt".into()
+            })
         );
     }
 
@@ -344,7 +366,10 @@ mod tests {
             .replace("(func (param i32)))", "(func (param i64)))")
             .replace("i32.const 0 call 0", "i64.const 0 call 0");
         let r = check(&wat);
-        assert!(matches!(&r, Err(ProgramError::ImportType { name, .. }) if name == "read_args"), "{r:?}");
+        assert!(
+            matches!(&r, Err(ProgramError::ImportType { name, .. }) if name == "read_args"),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -18,11 +18,20 @@ fn main() {
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["process", input, out_dir] => {
-            let raw = std::fs::read(input).with_context(|| format!("reading {input} (build the WASM first)"))?;
-            let p = process(&raw).with_context(|| format!("{input} is not a deployable Stylus program"))?;
-            let stem = Path::new(input).file_stem().context("input has no file name")?;
+            let raw = std::fs::read(input)
+                .with_context(|| format!("reading {input} (build the WASM first)"))?;
+            let p = process(&raw)
+                .with_context(|| format!("{input} is not a deployable Stylus program"))?;
+            let stem = Path::new(input)
+                .file_stem()
+                .context("input has no file name")?;
             let out = Path::new(out_dir);
             std::fs::create_dir_all(out).with_context(|| format!("creating {out_dir}"))?;
             let write = |ext: &str, bytes: &[u8]| -> Result<()> {
@@ -51,8 +60,14 @@ fn run() -> Result<()> {
         ["check", input] => {
             let bytes = std::fs::read(input).with_context(|| format!("reading {input}"))?;
             let wasm = decode(&bytes).with_context(|| format!("decoding {input}"))?;
-            let r = validate(&wasm).with_context(|| format!("{input} fails Stylus activation rules"))?;
-            println!("{input}: valid, {} B WASM, {} functions, imports: {}", r.wasm_len, r.functions, r.imports.join(","));
+            let r = validate(&wasm)
+                .with_context(|| format!("{input} fails Stylus activation rules"))?;
+            println!(
+                "{input}: valid, {} B WASM, {} functions, imports: {}",
+                r.wasm_len,
+                r.functions,
+                r.imports.join(",")
+            );
             Ok(())
         }
         _ => bail!("usage: stylus-wasm process <in.wasm> <out-dir> | stylus-wasm check <file>"),
