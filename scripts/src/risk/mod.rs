@@ -1,0 +1,3 @@
+//! `keel risk ...` subcommands.
+pub mod margin;
+pub mod price;
