@@ -1,7 +1,9 @@
 //! Deployed-code format (STYLUS-SPEC §5): processing, compression, decoding,
 //! and the CREATE prelude.
 
-use crate::validate::{validate, ValidationReport};
+#[cfg(test)]
+use crate::validate::validate;
+use crate::validate::{validate_structure, ValidationReport};
 use crate::ProgramError;
 use std::io::{Read, Write};
 use wasmparser::{Parser, Payload};
@@ -45,23 +47,54 @@ fn malformed(e: impl core::fmt::Display) -> ProgramError {
 /// [`ProgramError`] when the input is not WASM, breaks an activation rule, or
 /// is over a size limit (decompressed or deployed).
 pub fn process(wasm: &[u8]) -> Result<Processed, ProgramError> {
+    let p = process_unlimited(wasm)?;
+    match p.size_violations().into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(p),
+    }
+}
+
+/// [`process`] without the two size limits: every other activation rule is
+/// enforced, and [`Processed::size_violations`] says by how much the program
+/// is over budget. For measuring a program that does not fit yet; never for
+/// deployment.
+///
+/// # Errors
+/// [`ProgramError`] when the input is not WASM or breaks a non-size rule.
+pub fn process_unlimited(wasm: &[u8]) -> Result<Processed, ProgramError> {
     let text = wasmprinter::print_bytes(wasm).map_err(malformed)?;
     let round_tripped = wat::parse_str(&text).map_err(malformed)?;
     let stripped = strip_custom_sections(&round_tripped)?;
-    let report = validate(&stripped)?;
+    let report = validate_structure(&stripped)?;
     let code = compress(&stripped)?;
-    if code.len() > DEPLOYED_CODE_LIMIT {
-        return Err(ProgramError::TooLarge {
-            what: "deployed code",
-            size: code.len(),
-            limit: DEPLOYED_CODE_LIMIT,
-        });
-    }
     Ok(Processed {
         wasm: stripped,
         code,
         report,
     })
+}
+
+impl Processed {
+    /// The size limits this program breaks: decompressed WASM over
+    /// [`WASM_SIZE_LIMIT`], deployed code over [`DEPLOYED_CODE_LIMIT`].
+    pub fn size_violations(&self) -> Vec<ProgramError> {
+        let mut v = Vec::new();
+        if self.wasm.len() > WASM_SIZE_LIMIT {
+            v.push(ProgramError::TooLarge {
+                what: "decompressed WASM",
+                size: self.wasm.len(),
+                limit: WASM_SIZE_LIMIT,
+            });
+        }
+        if self.code.len() > DEPLOYED_CODE_LIMIT {
+            v.push(ProgramError::TooLarge {
+                what: "deployed code",
+                size: self.code.len(),
+                limit: DEPLOYED_CODE_LIMIT,
+            });
+        }
+        v
+    }
 }
 
 /// [`PREFIX`] followed by `wasm` compressed with brotli (quality 11, window 22).
@@ -204,6 +237,34 @@ mod tests {
         for payload in Parser::new(0).parse_all(&p.wasm) {
             assert!(!matches!(payload.unwrap(), Payload::CustomSection(_)));
         }
+    }
+
+    #[test]
+    fn process_errors_on_oversized_program() {
+        // A data segment of incompressible bytes pushes the deployed code over 24,576 B.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut hex = String::new();
+        for _ in 0..30_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            hex.push_str(&format!("\\{:02x}", x as u8));
+        }
+        let wat = PROGRAM.replace(
+            "(func $noop)",
+            &format!("(data (i32.const 0) \"{hex}\") (func $noop)"),
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        assert!(matches!(
+            process(&wasm),
+            Err(ProgramError::TooLarge {
+                what: "deployed code",
+                ..
+            })
+        ));
+        let p = process_unlimited(&wasm).unwrap();
+        assert_eq!(p.size_violations().len(), 1);
+        assert_eq!(decode(&p.code).unwrap(), p.wasm);
     }
 
     #[test]

@@ -16,10 +16,11 @@ mod hooks;
 mod validate;
 
 pub use code::{
-    decode, init_code, process, Processed, DEPLOYED_CODE_LIMIT, PREFIX, WASM_SIZE_LIMIT,
+    compress, decode, init_code, process, process_unlimited, Processed, DEPLOYED_CODE_LIMIT,
+    PREFIX, WASM_SIZE_LIMIT,
 };
 pub use hooks::{hook_signature, HookSignature, ValType, VM_HOOKS};
-pub use validate::{validate, ValidationReport};
+pub use validate::{validate, validate_structure, ValidationReport};
 
 /// Everything that can be wrong with a Stylus program.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -96,6 +96,15 @@ pub fn validate(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
             limit: crate::WASM_SIZE_LIMIT,
         });
     }
+    validate_structure(wasm)
+}
+
+/// Every rule of [`validate`] except the decompressed-size limit: for
+/// measuring a program that is still over budget.
+///
+/// # Errors
+/// As [`validate`], without [`ProgramError::TooLarge`].
+pub fn validate_structure(wasm: &[u8]) -> Result<ValidationReport, ProgramError> {
     let mut validator = Validator::new_with_features(stylus_features());
     validator.validate_all(wasm).map_err(malformed)?;
 

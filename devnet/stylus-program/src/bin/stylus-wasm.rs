@@ -4,10 +4,13 @@
 //! ```text
 //! stylus-wasm process <in.wasm> <out-dir>   # writes <name>.wasm, <name>.code, <name>.init
 //! stylus-wasm check <file>                  # raw WASM or deployed code
+//! stylus-wasm measure <in.wasm>             # sizes vs limits, for a program not yet under budget
 //! ```
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use stylus_program::{decode, init_code, process, validate, DEPLOYED_CODE_LIMIT, WASM_SIZE_LIMIT};
+use stylus_program::{
+    decode, init_code, process, process_unlimited, validate, DEPLOYED_CODE_LIMIT, WASM_SIZE_LIMIT,
+};
 
 fn main() {
     if let Err(e) = run() {
@@ -57,6 +60,25 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
+        ["measure", input] => {
+            // Every rule but size is enforced; size is reported, nothing is written:
+            // a program over budget must never look deployable.
+            let raw = std::fs::read(input)
+                .with_context(|| format!("reading {input} (build the WASM first)"))?;
+            let p = process_unlimited(&raw)
+                .with_context(|| format!("{input} breaks a Stylus activation rule"))?;
+            println!(
+                "{input}: processed {} B (limit {WASM_SIZE_LIMIT} B), deployed {} B (limit {DEPLOYED_CODE_LIMIT} B, {:.2}x), {} functions",
+                p.wasm.len(),
+                p.code.len(),
+                p.code.len() as f64 / DEPLOYED_CODE_LIMIT as f64,
+                p.report.functions
+            );
+            for v in p.size_violations() {
+                println!("NOT DEPLOYABLE: {v}");
+            }
+            Ok(())
+        }
         ["check", input] => {
             let bytes = std::fs::read(input).with_context(|| format!("reading {input}"))?;
             let wasm = decode(&bytes).with_context(|| format!("decoding {input}"))?;
@@ -70,6 +92,6 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        _ => bail!("usage: stylus-wasm process <in.wasm> <out-dir> | stylus-wasm check <file>"),
+        _ => bail!("usage: stylus-wasm process <in.wasm> <out-dir> | stylus-wasm check <file> | stylus-wasm measure <in.wasm>"),
     }
 }

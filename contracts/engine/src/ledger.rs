@@ -1,0 +1,252 @@
+//! Account bookkeeping: settlement cash under the socialised-loss index,
+//! positions and the trade arithmetic (perp average entry and realised PnL,
+//! option premium).
+//!
+//! Loss index: a positive cash balance `c` written when the index was `i0` is
+//! worth `c x i / i0` now (rounded down). Lowering the index by a factor
+//! (P - L) / P charges a loss L pro rata to all positive balances P at once,
+//! without iterating accounts; negative balances (debts) are not scaled.
+use alloc::vec::Vec;
+use alloy_primitives::U256;
+use keel_risk::{mul_div, wmul, Rounding};
+use stylus_sdk::prelude::*;
+
+use crate::errors::{kind, overflow, EngineError, KeelCapacityExceeded, Result};
+use crate::events::InsuranceFundChanged;
+use crate::params::MAX_POSITIONS;
+use crate::{ld, st, KeelEngine};
+
+/// Perp trade arithmetic: new (size, entry) and the realised PnL (cash, rounded
+/// down) when trading `delta` at `price` against a position (`size`, `entry`).
+///
+/// Growing keeps the size-weighted average entry (rounded up for longs and down
+/// for shorts, i.e. against the account); reducing realises
+/// `closed x (price - entry)`; flipping realises the whole old position and
+/// opens the rest at `price`.
+pub fn perp_trade(size: i128, entry: i128, delta: i128, price: i128) -> Result<(i128, i128, i128)> {
+    let new = size.checked_add(delta).ok_or_else(overflow)?;
+    if size == 0 || (size > 0) == (delta > 0) {
+        let notional = size
+            .unsigned_abs()
+            .checked_add(delta.unsigned_abs())
+            .ok_or_else(overflow)? as i128;
+        let weighted = mul_div(size.abs(), entry, notional, Rounding::Down)?
+            .checked_add(mul_div(
+                delta.abs(),
+                price,
+                notional,
+                if new > 0 {
+                    Rounding::Up
+                } else {
+                    Rounding::Down
+                },
+            )?)
+            .ok_or_else(overflow)?;
+        return Ok((new, weighted, 0));
+    }
+    let closed = if delta.unsigned_abs() >= size.unsigned_abs() {
+        size
+    } else {
+        -delta
+    };
+    let pnl = wmul(closed, price - entry, Rounding::Down)?;
+    let entry = match new {
+        0 => 0,
+        n if (n > 0) == (size > 0) => entry,
+        _ => price,
+    };
+    Ok((new, entry, pnl))
+}
+
+/// Option premium cash flow of buying `delta` at `price`: `-delta x price`,
+/// rounded down (the account pays a little more / receives a little less).
+pub fn premium(delta: i128, price: i128) -> Result<i128> {
+    Ok(-wmul(delta, price, Rounding::Up)?)
+}
+
+/// Value of a positive balance `cash` written at index `at`, now at index `now`.
+pub fn scaled(cash: i128, at: i128, now: i128) -> i128 {
+    if cash <= 0 || at == 0 || at == now {
+        return cash;
+    }
+    mul_div(cash, now, at, Rounding::Down).unwrap_or(0)
+}
+
+impl KeelEngine {
+    /// Effective settlement cash of `account` (after the loss index).
+    pub(crate) fn cash_of(&self, account: U256) -> i128 {
+        let a = self.accounts.getter(account);
+        scaled(ld(&a.cash), ld(&a.cash_index), ld(&self.loss_index))
+    }
+
+    /// Writes the effective cash of `account`, keeping the sum of positive balances.
+    pub(crate) fn set_cash(&mut self, account: U256, v: i128) -> Result<()> {
+        let old = self.cash_of(account);
+        let pos = ld(&self.positive_cash)
+            .checked_add(v.max(0) - old.max(0))
+            .ok_or_else(overflow)?
+            .max(0);
+        st(&mut self.positive_cash, pos);
+        let index = ld(&self.loss_index);
+        let mut a = self.accounts.setter(account);
+        st(&mut a.cash, v);
+        st(&mut a.cash_index, index);
+        Ok(())
+    }
+
+    /// Adds `d` (WAD, signed) to the cash of `account`.
+    pub(crate) fn add_cash(&mut self, account: U256, d: i128) -> Result<()> {
+        let v = self.cash_of(account).checked_add(d).ok_or_else(overflow)?;
+        self.set_cash(account, v)
+    }
+
+    /// Changes the insurance fund by `d` and emits `InsuranceFundChanged`.
+    pub(crate) fn change_insurance(&mut self, d: i128) -> Result<()> {
+        let v = ld(&self.insurance).checked_add(d).ok_or_else(overflow)?;
+        st(&mut self.insurance, v);
+        self.vm().log(InsuranceFundChanged {
+            delta: d,
+            balance: v,
+        });
+        Ok(())
+    }
+
+    /// (size, entry) of `account` in `instrument`.
+    pub(crate) fn position(&self, account: U256, instrument: u32) -> (i128, i128) {
+        let a = self.accounts.getter(account);
+        let p = a.positions.getter(instrument);
+        (ld(&p.size), ld(&p.entry))
+    }
+
+    /// Instrument ids with a non-zero position.
+    pub(crate) fn position_list(&self, account: U256) -> Vec<u32> {
+        let a = self.accounts.getter(account);
+        (0..a.position_ids.len())
+            .filter_map(|i| a.position_ids.get(i))
+            .map(|v| v.to::<u32>())
+            .collect()
+    }
+
+    /// Number of non-zero positions.
+    pub(crate) fn position_count(&self, account: U256) -> usize {
+        self.accounts.getter(account).position_ids.len()
+    }
+
+    /// Writes a position, keeping the id list (cap [`MAX_POSITIONS`]) in sync.
+    pub(crate) fn write_position(
+        &mut self,
+        account: U256,
+        instrument: u32,
+        size: i128,
+        entry: i128,
+    ) -> Result<()> {
+        let (old, _) = self.position(account, instrument);
+        let mut a = self.accounts.setter(account);
+        if old == 0 && size != 0 {
+            if a.position_ids.len() >= MAX_POSITIONS {
+                return Err(EngineError::CapacityExceeded(KeelCapacityExceeded {
+                    kind: kind::POSITIONS,
+                    max: U256::from(MAX_POSITIONS),
+                }));
+            }
+            a.position_ids.push(alloy_primitives::U32::from(instrument));
+        } else if old != 0 && size == 0 {
+            let n = a.position_ids.len();
+            let at =
+                (0..n).find(|i| a.position_ids.get(*i).map(|v| v.to::<u32>()) == Some(instrument));
+            if let (Some(at), Some(last)) = (at, a.position_ids.get(n - 1)) {
+                if let Some(mut slot) = a.position_ids.setter(at) {
+                    slot.set(last);
+                }
+                a.position_ids.erase_last();
+            }
+        }
+        let mut p = a.positions.setter(instrument);
+        st(&mut p.size, size);
+        st(&mut p.entry, entry);
+        Ok(())
+    }
+
+    /// Applies a trade of `delta` at `price` to `account`; returns the cash change
+    /// (realised perp PnL or option premium), already booked.
+    pub(crate) fn apply_trade(
+        &mut self,
+        account: U256,
+        instrument: u32,
+        delta: i128,
+        price: i128,
+    ) -> Result<i128> {
+        let is_perp = self.instruments.getter(instrument).kind.get().to::<u8>() == 0;
+        let (size, entry) = self.position(account, instrument);
+        let (new, entry, cash) = if is_perp {
+            perp_trade(size, entry, delta, price)?
+        } else {
+            (
+                size.checked_add(delta).ok_or_else(overflow)?,
+                0,
+                premium(delta, price)?,
+            )
+        };
+        self.write_position(account, instrument, new, entry)?;
+        if cash != 0 {
+            self.add_cash(account, cash)?;
+        }
+        Ok(cash)
+    }
+
+    /// Lowers the loss index to charge `loss` (WAD, > 0) to all positive cash;
+    /// returns the amount actually socialised (at most the positive cash).
+    pub(crate) fn socialise(&mut self, loss: i128) -> Result<i128> {
+        let p = ld(&self.positive_cash);
+        let charged = loss.min(p);
+        if charged <= 0 {
+            return Ok(0);
+        }
+        let index = ld(&self.loss_index);
+        let new_index = mul_div(index, p - charged, p, Rounding::Down)?;
+        st(&mut self.loss_index, new_index);
+        st(&mut self.positive_cash, p - charged);
+        Ok(charged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_risk::WAD;
+
+    const W: i128 = WAD;
+
+    #[test]
+    fn perp_trade_averages_entry_when_growing() {
+        let (n, e, pnl) = perp_trade(W, 100 * W, W, 200 * W).unwrap();
+        assert_eq!((n, e, pnl), (2 * W, 150 * W, 0));
+        let (n, e, _) = perp_trade(0, 0, -3 * W, 10 * W).unwrap();
+        assert_eq!((n, e), (-3 * W, 10 * W));
+    }
+
+    #[test]
+    fn perp_trade_realises_on_reduce_and_flip() {
+        let (n, e, pnl) = perp_trade(2 * W, 100 * W, -W, 110 * W).unwrap();
+        assert_eq!((n, e, pnl), (W, 100 * W, 10 * W));
+        let (n, e, pnl) = perp_trade(-2 * W, 100 * W, 2 * W, 90 * W).unwrap();
+        assert_eq!((n, e, pnl), (0, 0, 20 * W));
+        let (n, e, pnl) = perp_trade(W, 100 * W, -3 * W, 80 * W).unwrap();
+        assert_eq!((n, e, pnl), (-2 * W, 80 * W, -20 * W));
+    }
+
+    #[test]
+    fn premium_charges_buyer_and_rounds_against_account() {
+        assert_eq!(premium(2 * W, 5 * W).unwrap(), -10 * W);
+        assert_eq!(premium(-2 * W, 5 * W).unwrap(), 10 * W);
+        assert_eq!(premium(1, 1).unwrap(), -1);
+        assert_eq!(premium(-1, 1).unwrap(), 0);
+    }
+
+    #[test]
+    fn scaled_applies_index_to_positive_only() {
+        assert_eq!(scaled(100 * W, W, W / 2), 50 * W);
+        assert_eq!(scaled(-100 * W, W, W / 2), -100 * W);
+        assert_eq!(scaled(7, 0, W), 7);
+    }
+}

@@ -1,0 +1,192 @@
+//! Keel engine: the Arbitrum Stylus cross-margin contract.
+//!
+//! Solidity protocols (authorised *markets*) report trades into cross-margin
+//! accounts; the engine values every account with the keel-risk library
+//! (stress-scenario portfolio margin in WAD fixed point) and enforces initial
+//! margin (IM) on every change that adds risk. Keepers `poke` the dynamic scan
+//! range, flag accounts below maintenance margin (MM) and liquidate them by a
+//! Dutch auction; bad debt goes to the insurance fund and beyond it is
+//! socialised over positive settlement-cash balances by a loss index.
+//!
+//! Modules (one concept each):
+//! - [`errors`], [`events`]: the Solidity surface (custom errors, events);
+//! - [`params`]: hard bounds, per-account caps, defaults;
+//! - [`oracle`]: Chainlink feeds, sequencer uptime; [`token`]: ERC-20 calls;
+//! - [`ledger`]: cash with the loss index, collateral, positions, trade maths;
+//! - [`margin`]: builds keel-risk inputs from storage (the one place that calls
+//!   `account_margin`); [`liquidation`]: flag, auction, caps, bad debt.
+//!
+//! Accounts are `uint256` ids: `owner << 96 | sub` ([`account_id`]), so an owner
+//! has up to 2^96 sub-accounts without registration.
+//!
+//! Units: cash, prices, strikes, sizes are WAD (1e18); collateral balances and
+//! deposit/withdraw amounts are token units; fractions are WAD.
+//!
+//! Caps (see [`params`]): 8 collateral types (so at most 8 per account, a
+//! bitmask), 8 underlyings, 16 positions per account. They bound the oracle
+//! reads and the scenario revaluations of one margin check; liquidation runs
+//! three checks (account before and after, liquidator).
+//!
+//! # Size (status)
+//!
+//! Measured on the release WASM (`cargo build -p keel-engine --release --target
+//! wasm32-unknown-unknown`): 250,087 bytes raw, 66,819 bytes brotli (q11 w22),
+//! i.e. about 2.7x the 24,576-byte deployed-code budget (and 1.9x the 128 KiB
+//! raw limit); `wasm-opt -Oz` gains < 0.1%. The imports are `vm_hooks` only and
+//! there are no float instructions (`tests/wasm.rs`). Code-section breakdown
+//! (unstripped build): engine 69 KB (of which ~11 KB storage-layout
+//! constructors), ABI encode/decode and router 56 KB (router 25 KB), keel-risk
+//! 39 KB, SDK 18 KB, `core::fmt`/`str` from panic paths 15 KB, alloc 12 KB.
+//! A probe build with the keel-risk margin, EWMA and Black-76 calls stubbed
+//! out measured 194 KB raw / 52.7 KB brotli: moving the maths to a calculator
+//! program alone is not enough. Planned split along concept lines: (1) a stateless risk-calculator program
+//! (keel-risk `account_margin`, EWMA update, Black-76 mark) that the engine
+//! static-calls with a compact word encoding of the margin inputs (replacing
+//! [`margin`]'s direct call); (2) an admin facet (roles, registries, parameters)
+//! as a second entrypoint over the same storage struct, reached from the core
+//! by `delegatecall` in its fallback; (3) packing the per-underlying and
+//! per-collateral records into fewer words and merging small views.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+
+extern crate alloc;
+
+mod api;
+pub mod errors;
+pub mod events;
+pub mod ledger;
+pub mod liquidation;
+pub mod margin;
+pub mod oracle;
+pub mod params;
+mod state;
+pub mod token;
+
+pub use state::*;
+
+/// Prints the Solidity interface (the `keel-engine-abi` binary).
+#[cfg(feature = "export-abi")]
+pub use api::print_from_args;
+
+use alloy_primitives::{Address, U256};
+use stylus_sdk::{
+    prelude::*,
+    storage::{StorageArray, StorageU128, StorageU64},
+};
+
+use crate::errors::{kind, unauthorized, unknown, EngineError, KeelInvalidAmount};
+use crate::events::CollateralSet;
+
+/// Engine result (named `R` here: the SDK macros expect `Result` to be std's).
+type R<T> = errors::Result<T>;
+
+/// `owner << 96 | sub`: the id of sub-account `sub` of `owner`.
+pub fn account_id(owner: Address, sub: u64) -> U256 {
+    (token::addr_word(owner) << 96) | U256::from(sub)
+}
+
+/// The owner encoded in an account id (its top 160 bits).
+pub fn account_owner(account: U256) -> Address {
+    Address::from_slice(&account.to_be_bytes::<32>()[..20])
+}
+
+/// Reads an `i128` stored as its two's-complement bits in a `uint128` slot.
+pub(crate) fn ld(s: &StorageU128) -> i128 {
+    s.get().to::<u128>() as i128
+}
+
+/// Stores an `i128` as its two's-complement bits.
+pub(crate) fn st(s: &mut StorageU128, v: i128) {
+    s.set(alloy_primitives::U128::from(v as u128))
+}
+
+/// Reads element `i` of an array of `i128` bits.
+pub(crate) fn lda<const N: usize>(a: &StorageArray<StorageU128, N>, i: usize) -> i128 {
+    a.get(i).map(|v| v.to::<u128>() as i128).unwrap_or(0)
+}
+
+/// Writes element `i` of an array of `i128` bits.
+pub(crate) fn sta<const N: usize>(a: &mut StorageArray<StorageU128, N>, i: usize, v: i128) {
+    if let Some(mut s) = a.setter(i) {
+        s.set(alloy_primitives::U128::from(v as u128));
+    }
+}
+
+/// Reads a `uint64` slot.
+pub(crate) fn ld64(s: &StorageU64) -> u64 {
+    s.get().to::<u64>()
+}
+
+/// Stores a `uint64` slot.
+pub(crate) fn st64(s: &mut StorageU64, v: u64) {
+    s.set(alloy_primitives::U64::from(v))
+}
+
+impl KeelEngine {
+    fn only(&self, who: Address) -> R<()> {
+        let s = self.vm().msg_sender();
+        if s != who {
+            return Err(unauthorized(s));
+        }
+        Ok(())
+    }
+
+    fn only_risk_admin(&self) -> R<()> {
+        let s = self.vm().msg_sender();
+        if s != self.risk_admin.get() && s != self.owner.get() {
+            return Err(unauthorized(s));
+        }
+        Ok(())
+    }
+
+    fn only_account_owner(&self, account: U256) -> R<()> {
+        self.only(account_owner(account))
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.vm().block_timestamp()
+    }
+
+    fn collateral_exists(&self, id: u8) -> R<()> {
+        if id >= self.collateral_count.get().to::<u8>() {
+            return Err(unknown(kind::COLLATERAL, id as u64));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn underlying_exists(&self, id: u8) -> R<()> {
+        if id >= self.underlying_count.get().to::<u8>() {
+            return Err(unknown(kind::UNDERLYING, id as u64));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn instrument_exists(&self, id: u32) -> R<()> {
+        if id >= self.instrument_count.get().to::<u32>() {
+            return Err(unknown(kind::INSTRUMENT, id as u64));
+        }
+        Ok(())
+    }
+
+    /// Token units of collateral `id` -> WAD.
+    pub(crate) fn token_to_wad(&self, id: u8, amount: U256) -> R<i128> {
+        let dec = self.collaterals.getter(id).decimals.get().to::<u32>();
+        let v = amount
+            .checked_mul(U256::from(10u8).pow(U256::from(18 - dec)))
+            .and_then(|v| i128::try_from(v).ok())
+            .filter(|v| *v <= params::MAX_PRICE)
+            .ok_or(EngineError::InvalidAmount(KeelInvalidAmount {}))?;
+        Ok(v)
+    }
+
+    fn emit_collateral(&self, id: u8) {
+        let c = self.collaterals.getter(id);
+        self.vm().log(CollateralSet {
+            id,
+            token: c.token.get(),
+            priceFeed: c.price_feed.get(),
+            imHaircut: ld64(&c.im_haircut),
+            mmHaircut: ld64(&c.mm_haircut),
+            depositCap: c.cap.get(),
+        });
+    }
+}

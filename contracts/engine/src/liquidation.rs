@@ -1,0 +1,373 @@
+//! Liquidation state machine, bad debt and expiry settlement.
+//!
+//! ```text
+//!  healthy --(equity_mm < MM: flag, keeper reward)--> flagged
+//!  flagged --(liquidate / liquidateCollateral while equity_mm < MM x (1+buffer))--> flagged
+//!  flagged --(equity_mm >= MM x (1+buffer): auto after a step, or unflag)--> healthy
+//!  no positions, no collateral, cash < 0 --(settleBadDebt)--> cash 0
+//!        deficit: insurance fund first, then the loss index (socialised)
+//! ```
+//!
+//! Dutch auction: the discount is `min(start + rate x (now - flaggedAt), max)`,
+//! a fraction of spot per unit of size, so both perps and options move at a
+//! price that improves for the liquidator as time passes.
+use alloy_primitives::U256;
+use keel_risk::{wmul, Rounding, WAD};
+use stylus_sdk::prelude::*;
+
+use crate::errors::{
+    bad_state, state, EngineError, KeelInsufficientBalance, KeelInvalidExpiry, KeelInvalidPosition,
+    KeelLiquidationCapExceeded, KeelSettlementPrice, Result,
+};
+use crate::events::{
+    AccountFlagged, BadDebtSettled, CollateralLiquidated, FlagCleared, Liquidated, PositionSettled,
+};
+use crate::{account_id, ld, ld64, lda, st, st64, KeelEngine};
+
+/// Auction discount after `elapsed` seconds: `min(start + rate x elapsed, max)` (WAD).
+pub fn discount(start: i128, rate: i128, max: i128, elapsed: u64) -> i128 {
+    rate.saturating_mul(elapsed as i128)
+        .saturating_add(start)
+        .min(max)
+}
+
+/// Intrinsic value of an option (kind 1 call, 2 put) at settlement price `s`.
+pub fn intrinsic(kind: u8, s: i128, strike: i128) -> i128 {
+    if kind == 1 {
+        (s - strike).max(0)
+    } else {
+        (strike - s).max(0)
+    }
+}
+
+impl KeelEngine {
+    /// MM x (1 + buffer), rounded up: the level a liquidation may restore.
+    fn target(&self, mm: i128) -> Result<i128> {
+        Ok(mm.saturating_add(wmul(mm, ld(&self.liq.buffer), Rounding::Up)?))
+    }
+
+    fn current_discount(&self, account: U256) -> i128 {
+        let at = ld64(&self.accounts.getter(account).flagged_at);
+        let d = &self.liq.discount;
+        discount(
+            lda(d, 0),
+            lda(d, 1),
+            lda(d, 2),
+            self.now().saturating_sub(at),
+        )
+    }
+
+    /// Checks a liquidation may proceed: caller owns `liquidator`, the two differ,
+    /// the account is flagged and below MM x (1 + buffer).
+    fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<()> {
+        let owner = crate::account_owner(liquidator);
+        let sender = self.vm().msg_sender();
+        if owner != sender || liquidator == account {
+            return Err(crate::errors::unauthorized(sender));
+        }
+        if ld64(&self.accounts.getter(account).flagged_at) == 0 {
+            return Err(bad_state(account, state::NOT_FLAGGED));
+        }
+        let r = self.margin_report(account)?;
+        if r.equity_mm >= self.target(r.mm)? {
+            return Err(bad_state(account, state::ABOVE_BUFFER));
+        }
+        Ok(())
+    }
+
+    /// After a liquidation step: the liquidator must hold IM; the flag clears
+    /// when the account is back at MM x (1 + buffer).
+    fn finish_liquidation(&mut self, account: U256, liquidator: U256) -> Result<()> {
+        self.require_im(liquidator, None)?;
+        let r = self.margin_report(account)?;
+        if r.equity_mm >= self.target(r.mm)? {
+            self.clear_flag(account);
+        }
+        Ok(())
+    }
+
+    fn clear_flag(&mut self, account: U256) {
+        st64(&mut self.accounts.setter(account).flagged_at, 0);
+        self.vm().log(FlagCleared { account });
+    }
+
+    pub(crate) fn flag_impl(&mut self, account: U256) -> Result<()> {
+        if ld64(&self.accounts.getter(account).flagged_at) != 0 {
+            return Err(bad_state(account, state::FLAGGED));
+        }
+        let r = self.margin_report(account)?;
+        if r.equity_mm >= r.mm {
+            return Err(bad_state(account, state::HEALTHY));
+        }
+        let now = self.now();
+        st64(&mut self.accounts.setter(account).flagged_at, now);
+        let reward = ld(&self.liq.flag_reward);
+        let keeper = self.vm().msg_sender();
+        self.add_cash(account, -reward)?;
+        self.add_cash(account_id(keeper, 0), reward)?;
+        self.vm().log(AccountFlagged {
+            account,
+            keeper,
+            equity: r.equity_mm,
+            maintenance: r.mm,
+            reward,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn unflag_impl(&mut self, account: U256) -> Result<()> {
+        if ld64(&self.accounts.getter(account).flagged_at) == 0 {
+            return Err(bad_state(account, state::NOT_FLAGGED));
+        }
+        let r = self.margin_report(account)?;
+        if r.equity_mm < self.target(r.mm)? {
+            return Err(bad_state(account, state::BELOW_BUFFER));
+        }
+        self.clear_flag(account);
+        Ok(())
+    }
+
+    pub(crate) fn liquidate_impl(
+        &mut self,
+        account: U256,
+        liquidator: U256,
+        instrument: u32,
+        size: i128,
+    ) -> Result<i128> {
+        self.instrument_exists(instrument)?;
+        let expiry = ld64(&self.instruments.getter(instrument).expiry);
+        if expiry != 0 && self.now() >= expiry {
+            return Err(EngineError::InvalidExpiry(KeelInvalidExpiry {
+                instrument,
+                expiry,
+            }));
+        }
+        let (pos, _) = self.position(account, instrument);
+        if size == 0
+            || pos == 0
+            || (size > 0) != (pos > 0)
+            || size.unsigned_abs() > pos.unsigned_abs()
+        {
+            return Err(EngineError::InvalidPosition(KeelInvalidPosition {
+                account,
+                instrument,
+                size: crate::errors::i256(size),
+            }));
+        }
+        self.check_liquidation(account, liquidator)?;
+        let (mark, spot, u) = self.mark(instrument)?;
+        let d = self.current_discount(account);
+        let shift = wmul(d, spot, Rounding::Up)?;
+        let price = if size > 0 {
+            (mark - shift).max(0)
+        } else {
+            mark + shift
+        };
+        // Anti-cascade: notional liquidated per underlying per window.
+        let notional = wmul(size.abs(), spot, Rounding::Up)?;
+        let cap = self.liquidation_cap(u)?;
+        let window = self.now() / ld64(&self.liq.window).max(1);
+        let used = {
+            let c = self.underlyings.getter(u);
+            if ld64(&c.liq_window) == window {
+                ld(&c.liq_notional)
+            } else {
+                0
+            }
+        };
+        let total = used.saturating_add(notional);
+        if total > cap {
+            return Err(EngineError::LiquidationCapExceeded(
+                KeelLiquidationCapExceeded {
+                    underlying: u,
+                    notional: crate::errors::i256(total),
+                    cap: crate::errors::i256(cap),
+                },
+            ));
+        }
+        {
+            let mut c = self.underlyings.setter(u);
+            st64(&mut c.liq_window, window);
+            st(&mut c.liq_notional, total);
+        }
+        self.apply_trade(account, instrument, -size, price)?;
+        self.apply_trade(liquidator, instrument, size, price)?;
+        self.vm().log(Liquidated {
+            account,
+            liquidator,
+            instrument,
+            size,
+            price,
+            discount: d,
+        });
+        self.finish_liquidation(account, liquidator)?;
+        Ok(price)
+    }
+
+    pub(crate) fn liquidate_collateral_impl(
+        &mut self,
+        account: U256,
+        liquidator: U256,
+        id: u8,
+        amount: U256,
+    ) -> Result<i128> {
+        if id == 0 || id >= self.collateral_count.get().to::<u8>() {
+            return Err(crate::errors::unknown(
+                crate::errors::kind::COLLATERAL,
+                id as u64,
+            ));
+        }
+        let bal = self.accounts.getter(account).collateral.get(id);
+        if amount.is_zero() || bal < amount {
+            return Err(EngineError::InsufficientBalance(KeelInsufficientBalance {
+                account,
+                id,
+                balance: bal,
+                needed: amount,
+            }));
+        }
+        self.check_liquidation(account, liquidator)?;
+        let (feed, dec, hb) = {
+            let c = self.collaterals.getter(id);
+            (
+                c.price_feed.get(),
+                c.feed_decimals.get().to::<u8>(),
+                ld64(&c.heartbeat),
+            )
+        };
+        let (price, _) = self.read_price(feed, dec, hb)?;
+        let d = self.current_discount(account);
+        let unit = wmul(price, WAD - d, Rounding::Down)?;
+        let paid = wmul(self.token_to_wad(id, amount)?, unit, Rounding::Up)?;
+        self.move_collateral(account, liquidator, id, amount);
+        self.add_cash(liquidator, -paid)?;
+        self.add_cash(account, paid)?;
+        self.vm().log(CollateralLiquidated {
+            account,
+            liquidator,
+            id,
+            amount,
+            paid,
+        });
+        self.finish_liquidation(account, liquidator)?;
+        Ok(paid)
+    }
+
+    fn move_collateral(&mut self, from: U256, to: U256, id: u8, amount: U256) {
+        for (acct, add) in [(from, false), (to, true)] {
+            let mut a = self.accounts.setter(acct);
+            let bal = a.collateral.get(id);
+            let bal = if add {
+                bal.saturating_add(amount)
+            } else {
+                bal - amount
+            };
+            a.collateral.setter(id).set(bal);
+            let m = a.collateral_mask.get().to::<u8>();
+            let m = if bal.is_zero() {
+                m & !(1 << id)
+            } else {
+                m | (1 << id)
+            };
+            a.collateral_mask.set(alloy_primitives::U8::from(m));
+        }
+    }
+
+    pub(crate) fn settle_bad_debt_impl(&mut self, account: U256) -> Result<()> {
+        let cash = self.cash_of(account);
+        let mask = self
+            .accounts
+            .getter(account)
+            .collateral_mask
+            .get()
+            .to::<u8>();
+        if cash >= 0 || mask != 0 || self.position_count(account) != 0 {
+            return Err(bad_state(account, state::NOT_BANKRUPT));
+        }
+        let deficit = -cash;
+        self.set_cash(account, 0)?;
+        let fund = ld(&self.insurance).max(0);
+        let from_insurance = deficit.min(fund);
+        if from_insurance > 0 {
+            self.change_insurance(-from_insurance)?;
+        }
+        let socialised = self.socialise(deficit - from_insurance)?;
+        if ld64(&self.accounts.getter(account).flagged_at) != 0 {
+            self.clear_flag(account);
+        }
+        self.vm().log(BadDebtSettled {
+            account,
+            deficit,
+            fromInsurance: from_insurance,
+            socialised,
+            lossIndex: ld(&self.loss_index),
+        });
+        Ok(())
+    }
+
+    pub(crate) fn settle_impl(&mut self, account: U256, instrument: u32) -> Result<i128> {
+        self.instrument_exists(instrument)?;
+        let (u, k, strike, expiry) = {
+            let i = self.instruments.getter(instrument);
+            (
+                i.underlying.get().to::<u8>(),
+                i.kind.get().to::<u8>(),
+                ld(&i.strike),
+                ld64(&i.expiry),
+            )
+        };
+        if k == 0 || self.now() < expiry {
+            return Err(EngineError::InvalidExpiry(KeelInvalidExpiry {
+                instrument,
+                expiry,
+            }));
+        }
+        let s = self.settlement_price(u, expiry);
+        if s == 0 {
+            return Err(EngineError::SettlementPrice(KeelSettlementPrice {
+                underlying: u,
+                expiry,
+                set: false,
+            }));
+        }
+        let (size, _) = self.position(account, instrument);
+        if size == 0 {
+            return Err(EngineError::InvalidPosition(KeelInvalidPosition {
+                account,
+                instrument,
+                size: crate::errors::i256(0),
+            }));
+        }
+        let payout = wmul(size, intrinsic(k, s, strike), Rounding::Down)?;
+        self.write_position(account, instrument, 0, 0)?;
+        self.add_cash(account, payout)?;
+        self.vm().log(PositionSettled {
+            account,
+            instrument,
+            size,
+            payout,
+        });
+        Ok(payout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discount_grows_linearly_and_caps() {
+        assert_eq!(discount(10, 2, 30, 0), 10);
+        assert_eq!(discount(10, 2, 30, 5), 20);
+        assert_eq!(discount(10, 2, 30, 1_000), 30);
+        assert_eq!(discount(10, i128::MAX, 30, u64::MAX), 30);
+    }
+
+    #[test]
+    fn intrinsic_of_call_and_put() {
+        assert_eq!(intrinsic(1, 120, 100), 20);
+        assert_eq!(intrinsic(1, 80, 100), 0);
+        assert_eq!(intrinsic(2, 80, 100), 20);
+        assert_eq!(intrinsic(2, 120, 100), 0);
+    }
+}

@@ -1,0 +1,523 @@
+//! From storage to keel-risk: builds the `Portfolio`, `MarketData` and
+//! `RiskParams` of an account, runs `account_margin`, and keeps the dynamic
+//! (EWMA) state of each underlying.
+//!
+//! [`KeelEngine::margin_report_with_map`] is the single place where the engine
+//! calls the risk library's `account_margin`; everything margin-related (IM
+//! checks, views, liquidation) goes through it. Only the underlyings an account
+//! touches enter its `MarketData` (compact indices; the returned map gives the
+//! engine's underlying id of each), with the matching correlation sub-matrix.
+use alloc::vec::Vec;
+use alloy_primitives::{Address, U256};
+use keel_risk::{
+    ewma::{EwmaParams, EwmaState},
+    margin::account_margin,
+    portfolio::{
+        Collateral, ConcentrationTier, Instrument, MaintenanceMode, MarginReport, MarketData,
+        Portfolio, Position, RiskParams, UnderlyingMarket,
+    },
+    wdiv, wmul, OptionKind, Rounding, Smile, WAD,
+};
+
+use crate::errors::{EngineError, KeelInsufficientMargin, KeelNewRiskPaused, Result};
+use crate::{ld, ld64, lda, st, st64, sta, KeelEngine};
+
+/// Default smile: ATM 80%, no skew or curvature, vol in [10%, 300%].
+pub const DEFAULT_SMILE: [i128; 5] = [WAD / 10 * 8, 0, 0, WAD / 10, 3 * WAD];
+/// Default EWMA: lambda 0.94 per day, k = 3, 1-day horizon, R in [5%, 50%],
+/// R falls at most 20% per day, anti-procyclical floor 25% of the peak.
+pub const DEFAULT_EWMA: EwmaParams = EwmaParams {
+    lambda: WAD / 100 * 94,
+    lambda_interval_seconds: 86_400,
+    k: 3 * WAD,
+    horizon_seconds: 86_400,
+    range_min: WAD / 20,
+    range_max: WAD / 2,
+    max_fall_per_day: WAD / 5,
+    apc_floor_share: WAD / 4,
+};
+
+/// keel-risk option kind of an engine instrument kind (1 call, 2 put).
+pub fn option_kind(kind: u8) -> OptionKind {
+    if kind == 1 {
+        OptionKind::Call
+    } else {
+        OptionKind::Put
+    }
+}
+
+impl KeelEngine {
+    /// Stores the default risk and liquidation parameters (constructor).
+    pub(crate) fn set_default_params(&mut self) {
+        let p = RiskParams::standard(1);
+        self.risk.grid_k.set(alloy_primitives::U32::from(p.grid_k));
+        st64(&mut self.risk.time_roll, p.time_roll_seconds);
+        let w = [
+            p.vol_down,
+            p.vol_up,
+            p.vol_up_power,
+            p.extreme_moves.last().copied().unwrap_or(0),
+            p.extreme_cover,
+            p.mm_fraction,
+            p.max_offset_credit,
+            p.short_option_min,
+        ];
+        for (i, v) in w.iter().enumerate() {
+            sta(&mut self.risk.w, i, *v);
+        }
+        use crate::params::*;
+        self.store_liquidation_params(
+            DEFAULT_FLAG_REWARD,
+            [
+                DEFAULT_DISCOUNT_START,
+                DEFAULT_DISCOUNT_RATE,
+                DEFAULT_DISCOUNT_MAX,
+            ],
+            DEFAULT_BUFFER,
+            DEFAULT_WINDOW,
+            DEFAULT_CAP,
+        );
+    }
+
+    /// Stores liquidation parameters (validated by the caller).
+    pub(crate) fn store_liquidation_params(
+        &mut self,
+        reward: i128,
+        discount: [i128; 3],
+        buffer: i128,
+        window: u64,
+        cap: i128,
+    ) {
+        st(&mut self.liq.flag_reward, reward);
+        for (i, v) in discount.iter().enumerate() {
+            sta(&mut self.liq.discount, i, *v);
+        }
+        st(&mut self.liq.buffer, buffer);
+        st64(&mut self.liq.window, window);
+        st(&mut self.liq.cap, cap);
+    }
+
+    /// Default smile and EWMA for a new underlying; R starts at the EWMA maximum.
+    pub(crate) fn set_default_underlying(&mut self, id: u8) {
+        self.store_ewma(id, &DEFAULT_EWMA);
+        let mut u = self.underlyings.setter(id);
+        for (i, v) in DEFAULT_SMILE.into_iter().enumerate() {
+            sta(&mut u.smile, i, v);
+        }
+        sta(&mut u.state, 2, DEFAULT_EWMA.range_max);
+    }
+
+    /// Stores EWMA parameters (validated by the caller).
+    pub(crate) fn store_ewma(&mut self, id: u8, p: &EwmaParams) {
+        let mut u = self.underlyings.setter(id);
+        let w = [
+            p.lambda,
+            p.k,
+            p.range_min,
+            p.range_max,
+            p.max_fall_per_day,
+            p.apc_floor_share,
+        ];
+        for (i, v) in w.into_iter().enumerate() {
+            sta(&mut u.ewma, i, v);
+        }
+        for (i, v) in [p.lambda_interval_seconds, p.horizon_seconds]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(mut s) = u.ewma_secs.setter(i) {
+                s.set(alloy_primitives::U64::from(v));
+            }
+        }
+    }
+
+    /// EWMA parameters of underlying `id`.
+    pub(crate) fn ewma_params(&self, id: u8) -> EwmaParams {
+        let u = self.underlyings.getter(id);
+        EwmaParams {
+            lambda: lda(&u.ewma, 0),
+            lambda_interval_seconds: u.ewma_secs.get(0usize).map(|v| v.to::<u64>()).unwrap_or(0),
+            k: lda(&u.ewma, 1),
+            horizon_seconds: u.ewma_secs.get(1usize).map(|v| v.to::<u64>()).unwrap_or(0),
+            range_min: lda(&u.ewma, 2),
+            range_max: lda(&u.ewma, 3),
+            max_fall_per_day: lda(&u.ewma, 4),
+            apc_floor_share: lda(&u.ewma, 5),
+        }
+    }
+
+    /// Correlation of underlyings `a`, `b` (WAD; 1 on the diagonal).
+    pub(crate) fn corr(&self, a: u8, b: u8) -> i128 {
+        if a == b {
+            return WAD;
+        }
+        ld(&self.correlation.getter(a.min(b) * 16 + a.max(b)))
+    }
+
+    /// keel-risk parameters from explicit scalar values (used to validate before storing).
+    pub(crate) fn risk_params_from(
+        &self,
+        grid_k: u32,
+        time_roll: u64,
+        reduced: bool,
+        w: &[i128; 8],
+        _n: usize,
+    ) -> RiskParams {
+        let tiers = self.risk.tier_count.get().to::<usize>();
+        RiskParams {
+            grid_k,
+            vol_down: w[0],
+            vol_up: w[1],
+            vol_up_power: w[2],
+            extreme_moves: alloc::vec![-w[3], w[3]],
+            extreme_cover: w[4],
+            time_roll_seconds: time_roll,
+            mm_mode: if reduced {
+                MaintenanceMode::ReducedGrid
+            } else {
+                MaintenanceMode::FractionOfIm
+            },
+            mm_fraction: w[5],
+            correlation: Vec::new(),
+            max_offset_credit: w[6],
+            short_option_min: w[7],
+            concentration_tiers: (0..tiers)
+                .map(|i| ConcentrationTier {
+                    threshold: lda(&self.risk.tiers, i),
+                    multiplier: lda(&self.risk.tiers, i + 4),
+                })
+                .collect(),
+            es_enabled: false,
+            es_confidence: WAD / 1000 * 975,
+            es_min_samples: 1,
+            es_multiplier: WAD,
+        }
+    }
+
+    /// Stored keel-risk parameters (correlation left empty: filled per account).
+    pub(crate) fn risk_params(&self, n: usize) -> RiskParams {
+        let mut w = [0i128; 8];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = lda(&self.risk.w, i);
+        }
+        self.risk_params_from(
+            self.risk.grid_k.get().to::<u32>(),
+            ld64(&self.risk.time_roll),
+            self.risk.mm_reduced_grid.get(),
+            &w,
+            n,
+        )
+    }
+
+    /// (feed, decimals, heartbeat) of the spot feed of `u`.
+    pub(crate) fn spot_feed(&self, u: u8) -> (Address, u8, u64) {
+        let c = self.underlyings.getter(u);
+        (
+            c.price_feed.get(),
+            c.price_decimals.get().to::<u8>(),
+            ld64(&c.heartbeat),
+        )
+    }
+
+    /// Fresh spot of `u` (WAD).
+    pub(crate) fn spot(&self, u: u8) -> Result<i128> {
+        let (feed, dec, hb) = self.spot_feed(u);
+        Ok(self.read_price(feed, dec, hb)?.0)
+    }
+
+    /// Whether the deviation guard of `u` is active at `spot` (stored trip, or a
+    /// live move beyond `maxDeviation` from the last poked price).
+    pub(crate) fn guarded(&self, u: u8, spot: i128) -> Result<bool> {
+        let c = self.underlyings.getter(u);
+        if self.now() < ld64(&c.guard_until) {
+            return Ok(true);
+        }
+        let last = lda(&c.state, 1);
+        if last == 0 {
+            return Ok(false);
+        }
+        let moved = wdiv((spot - last).abs(), last, Rounding::Up)?;
+        Ok(moved > ld64(&c.max_deviation) as i128)
+    }
+
+    /// Errors `KeelNewRiskPaused` when new risk is paused globally (255) or by
+    /// the stored deviation guard of `u`.
+    pub(crate) fn check_new_risk(&self, u: u8) -> Result<()> {
+        let underlying = if self.paused.get() {
+            255
+        } else if self.now() < ld64(&self.underlyings.getter(u).guard_until) {
+            u
+        } else {
+            return Ok(());
+        };
+        Err(EngineError::NewRiskPaused(KeelNewRiskPaused { underlying }))
+    }
+
+    /// Market state of underlying `u` for a margin computation.
+    fn underlying_market(&self, u: u8) -> Result<(UnderlyingMarket, bool)> {
+        let spot = self.spot(u)?;
+        let guarded = self.guarded(u, spot)?;
+        let c = self.underlyings.getter(u);
+        let vol_feed = c.vol_feed.get();
+        let atm = if vol_feed.is_zero() {
+            lda(&c.smile, 0)
+        } else {
+            self.read_price(
+                vol_feed,
+                c.vol_decimals.get().to::<u8>(),
+                ld64(&c.heartbeat),
+            )?
+            .0
+        };
+        let smile = Smile {
+            atm_vol: atm,
+            skew: lda(&c.smile, 1),
+            curvature: lda(&c.smile, 2),
+            min_vol: lda(&c.smile, 3),
+            max_vol: lda(&c.smile, 4),
+        };
+        let oracle_confidence = if guarded {
+            ld64(&c.confidence_addon) as i128
+        } else {
+            0
+        };
+        Ok((
+            UnderlyingMarket {
+                spot,
+                smile,
+                scan_range: lda(&c.state, 2),
+                oracle_confidence,
+            },
+            guarded,
+        ))
+    }
+
+    /// Runs keel-risk's `account_margin` on `account`; returns the report and
+    /// the engine underlying id of each report underlying. The only call site of
+    /// the risk library's margin function.
+    ///
+    /// # Errors
+    /// Oracle/sequencer errors for every feed the account needs; `KeelRiskError`.
+    pub(crate) fn margin_report_with_map(&self, account: U256) -> Result<(MarginReport, Vec<u8>)> {
+        let (r, map, _) = self.margin_inner(account, None)?;
+        Ok((r, map))
+    }
+
+    /// [`Self::margin_report_with_map`] without the map.
+    pub(crate) fn margin_report(&self, account: U256) -> Result<MarginReport> {
+        Ok(self.margin_inner(account, None)?.0)
+    }
+
+    /// Builds the inputs and computes the margin; `new_risk` = underlying whose
+    /// live deviation guard should refuse new risk.
+    fn margin_inner(
+        &self,
+        account: U256,
+        new_risk: Option<u8>,
+    ) -> Result<(MarginReport, Vec<u8>, bool)> {
+        let ids = self.position_list(account);
+        let mask = self
+            .accounts
+            .getter(account)
+            .collateral_mask
+            .get()
+            .to::<u8>();
+        if !ids.is_empty() || mask != 0 {
+            self.check_sequencer()?;
+        }
+        let mut map: Vec<u8> = Vec::new();
+        let mut positions = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (u, k, strike, expiry) = {
+                let i = self.instruments.getter(id);
+                (
+                    i.underlying.get().to::<u8>(),
+                    i.kind.get().to::<u8>(),
+                    ld(&i.strike),
+                    ld64(&i.expiry),
+                )
+            };
+            let idx = match map.iter().position(|m| *m == u) {
+                Some(i) => i,
+                None => {
+                    map.push(u);
+                    map.len() - 1
+                }
+            };
+            let (size, entry) = self.position(account, id);
+            positions.push(Position {
+                underlying: idx as u32,
+                instrument: if k == 0 {
+                    Instrument::Perp
+                } else {
+                    Instrument::Option {
+                        kind: option_kind(k),
+                        strike,
+                        expiry,
+                    }
+                },
+                size,
+                entry_price: entry,
+            });
+        }
+        let mut underlyings = Vec::with_capacity(map.len());
+        let mut blocked = false;
+        for u in &map {
+            let (m, g) = self.underlying_market(*u)?;
+            blocked |= g && new_risk == Some(*u);
+            underlyings.push(m);
+        }
+        let mut collaterals = Vec::new();
+        for id in 1..crate::params::MAX_COLLATERALS {
+            if mask & (1 << id) == 0 {
+                continue;
+            }
+            let bal = self.accounts.getter(account).collateral.get(id);
+            let amount = self.token_to_wad(id, bal)?;
+            let c = self.collaterals.getter(id);
+            let (price, _) = self.read_price(
+                c.price_feed.get(),
+                c.feed_decimals.get().to::<u8>(),
+                ld64(&c.heartbeat),
+            )?;
+            collaterals.push(Collateral {
+                amount,
+                price,
+                im_haircut: ld64(&c.im_haircut) as i128,
+                mm_haircut: ld64(&c.mm_haircut) as i128,
+            });
+        }
+        let n = map.len();
+        let mut params = self.risk_params(n);
+        params.correlation = (0..n * n)
+            .map(|i| self.corr(map[i / n], map[i % n]))
+            .collect();
+        let portfolio = Portfolio {
+            collaterals,
+            cash: self.cash_of(account),
+            positions,
+        };
+        let market = MarketData {
+            now: self.now(),
+            underlyings,
+            history: Vec::new(),
+        };
+        let report = account_margin(&portfolio, &market, &params)?;
+        Ok((report, map, blocked))
+    }
+
+    /// Requires IM: equity (IM view) >= IM, and, when `new_risk` is set, that the
+    /// live deviation guard of that underlying is not tripped.
+    ///
+    /// # Errors
+    /// `KeelInsufficientMargin(account, equity, requirement)`; `KeelNewRiskPaused`;
+    /// oracle errors; `KeelRiskError`.
+    pub(crate) fn require_im(&self, account: U256, new_risk: Option<u8>) -> Result<()> {
+        let (r, _, blocked) = self.margin_inner(account, new_risk)?;
+        if blocked {
+            return Err(EngineError::NewRiskPaused(KeelNewRiskPaused {
+                underlying: new_risk.unwrap_or(255),
+            }));
+        }
+        if r.equity_im < r.im {
+            return Err(EngineError::InsufficientMargin(KeelInsufficientMargin {
+                account,
+                equity: crate::errors::i256(r.equity_im),
+                requirement: crate::errors::i256(r.im),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Earliest time of the next poke of `u`.
+    pub(crate) fn next_poke(&self, u: u8) -> u64 {
+        let last = ld64(&self.underlyings.getter(u).last_poke);
+        if last == 0 {
+            0
+        } else {
+            last + crate::params::MIN_POKE_INTERVAL
+        }
+    }
+
+    /// Applies an accepted oracle price to the EWMA state of `u`; trips the
+    /// deviation guard on a large move. Returns the new state and whether it tripped.
+    pub(crate) fn update_dynamics(
+        &mut self,
+        u: u8,
+        price: i128,
+        now: u64,
+    ) -> Result<(EwmaState, bool)> {
+        let params = self.ewma_params(u);
+        let (old, last_poke, atm, max_dev, cooldown) = {
+            let c = self.underlyings.getter(u);
+            (
+                EwmaState {
+                    variance_per_second: lda(&c.state, 0),
+                    last_price: lda(&c.state, 1),
+                    last_update: ld64(&c.last_poke),
+                    scan_range: lda(&c.state, 2),
+                    peak_range: lda(&c.state, 3),
+                },
+                ld64(&c.last_poke),
+                lda(&c.smile, 0),
+                ld64(&c.max_deviation) as i128,
+                ld64(&c.guard_cooldown),
+            )
+        };
+        let (state, tripped) = if last_poke == 0 {
+            (EwmaState::new(price, now, atm, &params)?, false)
+        } else {
+            let moved = wdiv((price - old.last_price).abs(), old.last_price, Rounding::Up)?;
+            (old.update(price, now, &params)?, moved > max_dev)
+        };
+        let mut c = self.underlyings.setter(u);
+        for (i, v) in [
+            state.variance_per_second,
+            state.last_price,
+            state.scan_range,
+            state.peak_range,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sta(&mut c.state, i, v);
+        }
+        st64(&mut c.last_poke, now);
+        if tripped {
+            st64(&mut c.guard_until, now + cooldown);
+        }
+        Ok((state, tripped))
+    }
+
+    /// Mark price of `instrument` (perp: spot; option: Black-76 at the smile vol)
+    /// and the spot of its underlying.
+    pub(crate) fn mark(&self, instrument: u32) -> Result<(i128, i128, u8)> {
+        let (u, k, strike, expiry) = {
+            let i = self.instruments.getter(instrument);
+            (
+                i.underlying.get().to::<u8>(),
+                i.kind.get().to::<u8>(),
+                ld(&i.strike),
+                ld64(&i.expiry),
+            )
+        };
+        let (m, _) = self.underlying_market(u)?;
+        if k == 0 {
+            return Ok((m.spot, m.spot, u));
+        }
+        let vol = m.smile.implied_vol(m.spot, strike)?;
+        let t = keel_risk::years_from_seconds(expiry.saturating_sub(self.now()));
+        let px = keel_risk::black76_price(option_kind(k), m.spot, strike, vol, t)?;
+        Ok((px, m.spot, u))
+    }
+
+    /// Anti-cascade cap of `u` for this window: base cap x clamp(R / R_min, 1, 4).
+    /// Larger in stress so that necessary deleveraging is not blocked in a
+    /// crash, while a calm-market burst (e.g. a manipulated print) stays capped.
+    pub(crate) fn liquidation_cap(&self, u: u8) -> Result<i128> {
+        let c = self.underlyings.getter(u);
+        let scale =
+            wdiv(lda(&c.state, 2), lda(&c.ewma, 2).max(1), Rounding::Down)?.clamp(WAD, 4 * WAD);
+        Ok(wmul(ld(&self.liq.cap), scale, Rounding::Down)?)
+    }
+}
