@@ -390,6 +390,23 @@ fn account_code_of(c: &mut C<'_>, address: Address, gas: u64, cost: u64) -> R<Ve
     Ok(code)
 }
 
+/// The code at the address `ptr` points to, with Nitro's pricing shared by
+/// `account_code` and `account_code_size`: free when it is the last code
+/// fetched, else the cold/warm account access, bought after the fetch.
+fn charged_account_code(c: &mut C<'_>, ptr: u32) -> R<Vec<u8>> {
+    let address = read20(c, ptr)?;
+    let gas = gas_left(c)?;
+    let cached = matches!(&c.data().last_code, Some((a, _)) if *a == address);
+    let cost = if cached {
+        0
+    } else {
+        touch_cost(c, address, true)
+    };
+    let code = account_code_of(c, address, gas, cost)?;
+    buy_gas(c, cost)?;
+    Ok(code)
+}
+
 fn u256_at(c: &mut C<'_>, ptr: u32) -> R<U256> {
     Ok(U256::from_be_bytes(read32(c, ptr)?.0))
 }
@@ -695,16 +712,7 @@ pub(crate) fn link(linker: &mut Linker<Env>) -> wasmtime::Result<()> {
      -> R<u32> {
         buy_ink(&mut c, ink::ACCOUNT_CODE)?;
         require_gas(&mut c, gas::COLD_ACCOUNT)?;
-        let address = read20(&mut c, address)?;
-        let gas = gas_left(&mut c)?;
-        let cached = matches!(&c.data().last_code, Some((a, _)) if *a == address);
-        let cost = if cached {
-            0
-        } else {
-            touch_cost(&mut c, address, true)
-        };
-        let code = account_code_of(&mut c, address, gas, cost)?;
-        buy_gas(&mut c, cost)?;
+        let code = charged_account_code(&mut c, address)?;
         buy_ink(&mut c, pricing::write_price(code.len() as u32))?;
         let out = slice_with_runoff(&code, offset, size);
         write(&mut c, dest, out)?;
@@ -715,16 +723,7 @@ pub(crate) fn link(linker: &mut Linker<Env>) -> wasmtime::Result<()> {
      -> R<u32> {
         buy_ink(&mut c, ink::ACCOUNT_CODE_SIZE)?;
         require_gas(&mut c, gas::COLD_ACCOUNT)?;
-        let address = read20(&mut c, address)?;
-        let gas = gas_left(&mut c)?;
-        let cached = matches!(&c.data().last_code, Some((a, _)) if *a == address);
-        let cost = if cached {
-            0
-        } else {
-            touch_cost(&mut c, address, true)
-        };
-        let code = account_code_of(&mut c, address, gas, cost)?;
-        buy_gas(&mut c, cost)?;
+        let code = charged_account_code(&mut c, address)?;
         Ok(code.len() as u32)
     });
     hook!(linker, "account_codehash", |mut c: C<'_>,
