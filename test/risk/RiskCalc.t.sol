@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test, console2} from "forge-std/Test.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Stylus} from "../stylus/Stylus.sol";
 
 /// The risk-calculator Stylus program (contracts/risk-calc). Word layout of the
@@ -41,6 +42,34 @@ interface IRiskCalc {
         int256[] calldata params,
         int256[] calldata history
     ) external view returns (int256[] memory pnl);
+
+    /// Per underlying of the margin report: net delta, gamma, vega (WAD).
+    function accountGreeks(
+        uint256 timestamp,
+        int256 cash,
+        int256[] calldata collaterals,
+        int256[] calldata positions,
+        int256[] calldata markets,
+        int256[] calldata params,
+        int256[] calldata history
+    ) external view returns (int256[] memory delta, int256[] memory gamma, int256[] memory vega);
+
+    /// One unit of kind 0 perp (= spot), 1 call, 2 put on one underlying's 8 market words.
+    function markPrice(uint256 timestamp, int256[] calldata market, uint256 kind, int256 strike, uint256 expiry)
+        external
+        view
+        returns (int256 price);
+
+    /// params: lambda, lambdaIntervalSeconds, k, horizonSeconds, rangeMin, rangeMax,
+    /// maxFallPerDay, apcFloorShare; state and newState: variancePerSecond,
+    /// lastPrice, lastUpdate, scanRange, peakRange (lastUpdate 0: no state yet).
+    function ewmaUpdate(
+        uint256 timestamp,
+        int256 price,
+        int256 initialVol,
+        int256[] calldata params,
+        int256[] calldata state
+    ) external view returns (int256[] memory newState);
 }
 
 /// Differential test: the real keel_risk_calc WASM, run through the forge bridge,
@@ -49,6 +78,7 @@ interface IRiskCalc {
 contract RiskCalcTest is Test {
     string constant CODE = "target/stylus/keel_risk_calc.code";
     string constant VECTORS = "contracts/risk/vectors/portfolios.json";
+    string constant BLACK76 = "contracts/risk/vectors/black76.json";
     int256 constant WAD = 1e18;
 
     // Calculator field codes (codec::code) and keel-risk Field codes used below.
@@ -60,6 +90,12 @@ contract RiskCalcTest is Test {
     uint8 constant C_POSITION_KIND = 71;
     uint8 constant C_CORRELATION_SHAPE = 74;
     uint8 constant C_SCENARIO_UNDERLYING = 77;
+    uint8 constant C_MARKETS_LENGTH = 67;
+    uint8 constant C_NON_MONOTONIC_TIME = 79;
+    uint8 constant C_EWMA_PARAMS_LENGTH = 80;
+    uint8 constant F_EWMA_LAMBDA = 29;
+    uint8 constant F_SMILE_MIN_VOL = 41;
+    uint8 constant MATH_DOMAIN = 2;
 
     struct Case {
         uint256 timestamp;
@@ -310,6 +346,176 @@ contract RiskCalcTest is Test {
         (ok, ret) = address(calc).staticcall(abi.encodePacked(IRiskCalc.accountMargin.selector, uint256(1)));
         assertFalse(ok);
         assertEq(ret, abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_CALLDATA, 1));
+    }
+
+    // ---- accountGreeks ----
+
+    function _greeks(Case memory c)
+        internal
+        view
+        returns (int256[] memory delta, int256[] memory gamma, int256[] memory vega)
+    {
+        return calc.accountGreeks(c.timestamp, c.cash, c.collaterals, c.positions, c.markets, c.params, c.history);
+    }
+
+    /// One long 30-day call at the money: positive delta (below 1 per contract),
+    /// gamma and vega; a perp alone has delta = size and no gamma or vega.
+    function test_accountGreeks_longCallAndPerp() public view {
+        Case memory c = _load(0); // one underlying at spot 2000
+        c.positions = new int256[](6);
+        c.positions[1] = 1; // call
+        c.positions[2] = 2 * WAD;
+        c.positions[4] = 2000 * WAD;
+        c.positions[5] = int256(c.timestamp + 30 days);
+        (int256[] memory delta, int256[] memory gamma, int256[] memory vega) = _greeks(c);
+        assertEq(delta.length, 1);
+        assertGt(delta[0], 0, "delta");
+        assertLt(delta[0], 2 * WAD, "delta below size");
+        assertGt(gamma[0], 0, "gamma");
+        assertGt(vega[0], 0, "vega");
+
+        c.positions[1] = 0; // perp
+        c.positions[3] = 1900 * WAD;
+        (delta, gamma, vega) = _greeks(c);
+        assertEq(delta[0], 2 * WAD);
+        assertEq(gamma[0], 0);
+        assertEq(vega[0], 0);
+    }
+
+    /// Every vector: one entry per underlying, and the same typed errors as accountMargin.
+    function test_accountGreeks_shapesAndTypedError() public {
+        uint256 n = _count(".portfolios");
+        for (uint256 k = 0; k < n; k++) {
+            Case memory c = _load(k);
+            (int256[] memory delta, int256[] memory gamma, int256[] memory vega) = _greeks(c);
+            assertEq(delta.length, c.markets.length / 8);
+            assertEq(gamma.length, delta.length);
+            assertEq(vega.length, delta.length);
+        }
+        Case memory bad = _load(0);
+        bad.markets[0] = 0;
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, F_SPOT, 0));
+        _greeks(bad);
+    }
+
+    // ---- markPrice ----
+
+    /// A flat smile at `vol` (scan range and confidence 0).
+    function _flat(int256 spot, int256 vol) internal pure returns (int256[] memory m) {
+        m = new int256[](8);
+        m[0] = spot;
+        m[3] = vol;
+        m[6] = vol;
+        m[7] = vol;
+    }
+
+    /// Every Black-76 vector (textbook values and a grid), 0 wei: the program
+    /// runs keel-risk's Black-76 at the smile vol, t = expiry_seconds / 365 days.
+    function test_markPrice_matchesBlack76VectorsBitForBit() public view {
+        string memory b76 = vm.readFile(BLACK76);
+        uint256 t0 = 1_700_000_000;
+        uint256 n;
+        while (vm.keyExistsJson(b76, string.concat(".vectors[", vm.toString(n), "]"))) n++;
+        assertGe(n, 80, "vector count");
+        for (uint256 i = 0; i < n; i++) {
+            string memory v = string.concat(".vectors[", vm.toString(i), "]");
+            int256 spot = vm.parseJsonInt(b76, string.concat(v, ".forward_wad"));
+            int256 strike = vm.parseJsonInt(b76, string.concat(v, ".strike_wad"));
+            int256 vol = vm.parseJsonInt(b76, string.concat(v, ".vol_wad"));
+            uint256 expiry = t0 + vm.parseJsonUint(b76, string.concat(v, ".expiry_seconds"));
+            uint256 kind = _eq(vm.parseJsonString(b76, string.concat(v, ".kind")), "call") ? 1 : 2;
+            int256 price = calc.markPrice(t0, _flat(spot, vol), kind, strike, expiry);
+            assertEq(price, vm.parseJsonInt(b76, string.concat(v, ".price")), vm.parseJsonString(b76, string.concat(v, ".note")));
+        }
+    }
+
+    function test_markPrice_perpIsSpotAndExpiredIsIntrinsic() public view {
+        int256[] memory m = _flat(2000 * WAD, 8e17);
+        assertEq(calc.markPrice(1e9, m, 0, 0, 0), 2000 * WAD, "perp");
+        assertEq(calc.markPrice(1e9, m, 1, 1900 * WAD, 1e9), 100 * WAD, "expired ITM call");
+        assertEq(calc.markPrice(1e9, m, 2, 1900 * WAD, 1e9 - 1), 0, "expired OTM put");
+    }
+
+    function test_markPrice_revertsWithTypedErrors() public {
+        int256[] memory m = _flat(2000 * WAD, 8e17);
+        m[6] = m[3] + 1; // minVol above atmVol
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, F_SMILE_MIN_VOL, 0));
+        calc.markPrice(1e9, m, 1, 2000 * WAD, 1e9 + 1 days);
+
+        int256[] memory seven = new int256[](7);
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_MARKETS_LENGTH, 7));
+        calc.markPrice(1e9, seven, 0, 0, 0);
+
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_POSITION_KIND, 0));
+        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 3, 2000 * WAD, 1e9 + 1 days);
+
+        // Strike above 5 x spot: outside Black-76's domain.
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskMathError.selector, MATH_DOMAIN));
+        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 1, 10_001 * WAD, 1e9 + 1 days);
+    }
+
+    // ---- ewmaUpdate ----
+
+    /// 0.94 per day, k = 3, 1-day horizon, R in [5%, 50%], fall 10%/day, APC 25%.
+    function _ewmaParams() internal pure returns (int256[] memory p) {
+        p = new int256[](8);
+        p[0] = 94e16;
+        p[1] = 1 days;
+        p[2] = 3 * WAD;
+        p[3] = 1 days;
+        p[4] = 5e16;
+        p[5] = 5e17;
+        p[6] = 1e17;
+        p[7] = 25e16;
+    }
+
+    /// keel-risk's initial state, recomputed here: variance per second =
+    /// ceil(ceil(vol^2) / 365 days); R = clamp(ceil(k sqrt_up(v x horizon)), min, max).
+    function test_ewmaUpdate_firstUpdateIsTheInitialState() public view {
+        int256[] memory p = _ewmaParams();
+        int256 vol = 8e17;
+        int256[] memory s = calc.ewmaUpdate(1e9, 2000 * WAD, vol, p, new int256[](5));
+        assertEq(s.length, 5);
+        uint256 v = Math.ceilDiv(Math.mulDiv(uint256(vol), uint256(vol), 1e18, Math.Rounding.Ceil), 365 days);
+        uint256 sigma = Math.sqrt(v * 1 days * 1e18, Math.Rounding.Ceil);
+        uint256 r = Math.mulDiv(3e18, sigma, 1e18, Math.Rounding.Ceil);
+        r = Math.max(5e16, Math.min(r, 5e17));
+        assertEq(s[0], int256(v), "variancePerSecond");
+        assertEq(s[1], 2000 * WAD, "lastPrice = price");
+        assertEq(s[2], 1e9, "lastUpdate = now");
+        assertEq(s[3], int256(r), "scanRange");
+        assertEq(s[4], int256(r), "peakRange = scanRange");
+    }
+
+    /// A 30% crash a day later raises R at once (and the peak with it); calm
+    /// afterwards lets it fall at most 10% a day, never below 25% of the peak.
+    function test_ewmaUpdate_subsequentUpdates() public view {
+        int256[] memory p = _ewmaParams();
+        int256[] memory s0 = calc.ewmaUpdate(1e9, 2000 * WAD, 5e17, p, new int256[](5));
+        int256[] memory s1 = calc.ewmaUpdate(1e9 + 1 days, 1400 * WAD, 0, p, s0);
+        assertEq(s1[1], 1400 * WAD);
+        assertEq(s1[2], 1e9 + 1 days);
+        assertGt(s1[0], s0[0], "variance up");
+        assertGt(s1[3], s0[3], "range up");
+        assertEq(s1[4], s1[3], "peak follows");
+        int256[] memory s2 = calc.ewmaUpdate(1e9 + 2 days, 1401 * WAD, 0, p, s1);
+        assertLe(s2[3], s1[3]);
+        assertGe(s2[3], s1[3] - s1[3] / 10, "falls at most 10% a day");
+        assertEq(s2[4], s1[4], "peak kept");
+    }
+
+    function test_ewmaUpdate_revertsWithTypedErrors() public {
+        int256[] memory p = _ewmaParams();
+        int256[] memory s = calc.ewmaUpdate(1e9, 2000 * WAD, 5e17, p, new int256[](5));
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_NON_MONOTONIC_TIME, 1e9));
+        calc.ewmaUpdate(1e9, 2000 * WAD, 0, p, s);
+
+        p[0] = WAD; // lambda 1: no decay
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, F_EWMA_LAMBDA, 0));
+        calc.ewmaUpdate(1e9 + 1, 2000 * WAD, 0, p, s);
+
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_EWMA_PARAMS_LENGTH, 7));
+        calc.ewmaUpdate(1e9 + 1, 2000 * WAD, 0, new int256[](7), s);
     }
 
     // ---- gas as the number of option series grows ----

@@ -159,7 +159,12 @@ contract StylusShim {
         (bool notStatic,) = address(this).call{gas: 20_000}(abi.encodePacked(PROBE));
         run.req.codePath = code;
         run.req.input = input;
-        run.req.ctx = _context(!notStatic, depth > 0);
+        // Nitro counts frames per address for CALL and STATICCALL only: a
+        // DELEGATECALL into a program (running at the caller's address) is not
+        // a new frame of that address, so the caller's own frame (depth 1)
+        // does not make it reentrant.
+        bool delegated = _programId() != address(this);
+        run.req.ctx = _context(!notStatic, delegated ? depth > 1 : depth > 0);
 
         StylusWire.Response memory r;
         for (uint32 round = 0;; round++) {

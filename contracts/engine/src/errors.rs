@@ -2,96 +2,19 @@
 //!
 //! Every failure a caller can hit is one of these; the revert data is the
 //! ABI-encoded custom error, so Solidity callers can `catch` and decode it.
-use alloc::vec::Vec;
-use alloy_sol_types::sol;
+use alloc::{vec, vec::Vec};
+use alloy_primitives::U256;
 use keel_risk::{error::RiskError, MathError};
 use stylus_sdk::prelude::*;
 
-sol! {
-    /// `account` lacks the role (owner, risk admin, guardian, authorised market) the call needs.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelUnauthorizedAccount(address account);
-    /// The zero address was given where an account is required.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInvalidAddress();
-    /// Parameter `field` (see `params::Field`) is `value`, outside `[min, max]`.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelParameterOutOfBounds(uint8 field, int256 value, int256 min, int256 max);
-    /// A registry (kind 0 collateral, 1 underlying, 2 instrument) has no entry `id`.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelUnknownEntry(uint8 kind, uint256 id);
-    /// A registry (kind as above) or an account list (3 positions) is full.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelCapacityExceeded(uint8 kind, uint256 max);
-    /// The collateral `id` would exceed its deposit cap.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelDepositCapExceeded(uint8 id, uint256 cap, uint256 total);
-    /// `account` holds `balance` of collateral `id`, less than `needed`.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInsufficientBalance(uint256 account, uint8 id, uint256 balance, uint256 needed);
-    /// An ERC-20 call to `token` failed or returned false.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelTokenCallFailed(address token);
-    /// A zero or otherwise unusable amount or size.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInvalidAmount();
-    /// After the call `account` would hold `equity` below the `requirement` (IM), WAD.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInsufficientMargin(uint256 account, int256 equity, int256 requirement);
-    /// Feed `feed` failed: reason 0 call failed, 1 non-positive answer, 2 incomplete
-    /// round, 3 stale (`updatedAt` older than the heartbeat), 4 round before expiry.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelOracleInvalid(address feed, uint8 reason, uint256 updatedAt);
-    /// The L2 sequencer is down, or restarted at `startedAt` and is in its grace period.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelSequencerUnavailable(uint256 startedAt);
-    /// New risk is paused globally (`underlying` = 255) or for `underlying` (oracle guard).
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelNewRiskPaused(uint8 underlying);
-    /// `poke` for `underlying` is rate-limited until `nextAllowed` (seconds).
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelPokeTooSoon(uint8 underlying, uint64 nextAllowed);
-    /// `account` is in a state (0 healthy, 1 not flagged, 2 already flagged, 3 not
-    /// bankrupt, 4 above the liquidation buffer, 5 below it) where the call is not allowed.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInvalidAccountState(uint256 account, uint8 state);
-    /// Liquidating `notional` more of `underlying` in this window would exceed `cap`.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelLiquidationCapExceeded(uint8 underlying, int256 notional, int256 cap);
-    /// Instrument `instrument` cannot be traded or settled at this time (`expiry`).
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInvalidExpiry(uint32 instrument, uint64 expiry);
-    /// Settlement price for (`underlying`, `expiry`) is already set (`set` true) or missing.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelSettlementPrice(uint8 underlying, uint64 expiry, bool set);
-    /// `account` has no position in `instrument`, or `size` does not reduce it.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelInvalidPosition(uint256 account, uint32 instrument, int256 size);
-    /// The risk library rejected an input or overflowed: `kind` 0 math, 1 out of
-    /// range, 2 too many, 3 other; `field` is keel-risk's `Field` code.
-    #[derive(Debug)]
-    #[allow(missing_docs)]
-    error KeelRiskError(uint8 kind, uint8 field, int256 value);
-}
+pub use crate::abi::IKeelEngine::{
+    KeelAlreadyInitialized, KeelCapacityExceeded, KeelDepositCapExceeded, KeelInsufficientBalance,
+    KeelInsufficientMargin, KeelInvalidAccountState, KeelInvalidAddress, KeelInvalidAmount,
+    KeelInvalidCalldata, KeelInvalidExpiry, KeelInvalidPosition, KeelLiquidationCapExceeded,
+    KeelNewRiskPaused, KeelOracleInvalid, KeelParameterOutOfBounds, KeelPokeTooSoon, KeelRiskError,
+    KeelSequencerUnavailable, KeelSettlementPrice, KeelTokenCallFailed, KeelUnauthorizedAccount,
+    KeelUnknownEntry,
+};
 
 /// Every revert of the engine. Derives the Solidity encoding of the wrapped error.
 #[derive(SolidityError, Debug)]
@@ -136,6 +59,93 @@ pub enum EngineError {
     InvalidPosition(KeelInvalidPosition),
     /// See [`KeelRiskError`].
     Risk(KeelRiskError),
+    /// See [`KeelInvalidCalldata`].
+    InvalidCalldata(KeelInvalidCalldata),
+    /// See [`KeelAlreadyInitialized`].
+    AlreadyInitialized(KeelAlreadyInitialized),
+}
+
+impl EngineError {
+    /// The revert data: selector + ABI words, equal to the `SolidityError`
+    /// encoding (`Vec::<u8>::from(err)`, tested for every variant) without
+    /// alloy's generic encoder in the WASM (every engine error has only
+    /// static fields, so each is one word).
+    pub fn revert_data(&self) -> Vec<u8> {
+        use alloy_sol_types::SolError;
+        use EngineError as E;
+        let a = crate::token::addr_word;
+        let n = |v: u64| U256::from(v);
+        let i = |v: &alloy_primitives::I256| v.into_raw();
+        let (sel, w): ([u8; 4], Vec<U256>) = match self {
+            E::UnauthorizedAccount(e) => (KeelUnauthorizedAccount::SELECTOR, vec![a(e.account)]),
+            E::InvalidAddress(_) => (KeelInvalidAddress::SELECTOR, vec![]),
+            E::ParameterOutOfBounds(e) => (
+                KeelParameterOutOfBounds::SELECTOR,
+                vec![n(e.field as u64), i(&e.value), i(&e.min), i(&e.max)],
+            ),
+            E::UnknownEntry(e) => (KeelUnknownEntry::SELECTOR, vec![n(e.kind as u64), e.id]),
+            E::CapacityExceeded(e) => (
+                KeelCapacityExceeded::SELECTOR,
+                vec![n(e.kind as u64), e.max],
+            ),
+            E::DepositCapExceeded(e) => (
+                KeelDepositCapExceeded::SELECTOR,
+                vec![n(e.id as u64), e.cap, e.total],
+            ),
+            E::InsufficientBalance(e) => (
+                KeelInsufficientBalance::SELECTOR,
+                vec![e.account, n(e.id as u64), e.balance, e.needed],
+            ),
+            E::TokenCallFailed(e) => (KeelTokenCallFailed::SELECTOR, vec![a(e.token)]),
+            E::InvalidAmount(_) => (KeelInvalidAmount::SELECTOR, vec![]),
+            E::InsufficientMargin(e) => (
+                KeelInsufficientMargin::SELECTOR,
+                vec![e.account, i(&e.equity), i(&e.requirement)],
+            ),
+            E::OracleInvalid(e) => (
+                KeelOracleInvalid::SELECTOR,
+                vec![a(e.feed), n(e.reason as u64), e.updatedAt],
+            ),
+            E::SequencerUnavailable(e) => (KeelSequencerUnavailable::SELECTOR, vec![e.startedAt]),
+            E::NewRiskPaused(e) => (KeelNewRiskPaused::SELECTOR, vec![n(e.underlying as u64)]),
+            E::PokeTooSoon(e) => (
+                KeelPokeTooSoon::SELECTOR,
+                vec![n(e.underlying as u64), n(e.nextAllowed)],
+            ),
+            E::InvalidAccountState(e) => (
+                KeelInvalidAccountState::SELECTOR,
+                vec![e.account, n(e.state as u64)],
+            ),
+            E::LiquidationCapExceeded(e) => (
+                KeelLiquidationCapExceeded::SELECTOR,
+                vec![n(e.underlying as u64), i(&e.notional), i(&e.cap)],
+            ),
+            E::InvalidExpiry(e) => (
+                KeelInvalidExpiry::SELECTOR,
+                vec![n(e.instrument as u64), n(e.expiry)],
+            ),
+            E::SettlementPrice(e) => (
+                KeelSettlementPrice::SELECTOR,
+                vec![n(e.underlying as u64), n(e.expiry), n(e.set as u64)],
+            ),
+            E::InvalidPosition(e) => (
+                KeelInvalidPosition::SELECTOR,
+                vec![e.account, n(e.instrument as u64), i(&e.size)],
+            ),
+            E::Risk(e) => (
+                KeelRiskError::SELECTOR,
+                vec![n(e.kind as u64), n(e.field as u64), i(&e.value)],
+            ),
+            E::InvalidCalldata(e) => (KeelInvalidCalldata::SELECTOR, vec![e.argument]),
+            E::AlreadyInitialized(_) => (KeelAlreadyInitialized::SELECTOR, vec![]),
+        };
+        let mut out = Vec::with_capacity(4 + 32 * w.len());
+        out.extend_from_slice(&sel);
+        for x in w {
+            out.extend_from_slice(&x.to_be_bytes::<32>());
+        }
+        out
+    }
 }
 
 /// Engine result type.
@@ -243,7 +253,96 @@ pub(crate) fn overflow() -> EngineError {
     MathError::Overflow.into()
 }
 
-#[allow(dead_code)]
-fn _assert_vec(e: EngineError) -> Vec<u8> {
-    e.into()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{Address, I256};
+
+    fn every_variant() -> Vec<EngineError> {
+        let u = U256::from(0xabcdefu64) << 100;
+        let neg = I256::try_from(-12345i64).unwrap();
+        let pos = I256::try_from(i128::MAX).unwrap();
+        let addr = Address::repeat_byte(0x5a);
+        vec![
+            unauthorized(addr),
+            EngineError::InvalidAddress(KeelInvalidAddress {}),
+            EngineError::ParameterOutOfBounds(KeelParameterOutOfBounds {
+                field: 7,
+                value: neg,
+                min: I256::MIN,
+                max: pos,
+            }),
+            unknown(2, u64::MAX),
+            EngineError::CapacityExceeded(KeelCapacityExceeded { kind: 3, max: u }),
+            EngineError::DepositCapExceeded(KeelDepositCapExceeded {
+                id: 1,
+                cap: u,
+                total: U256::MAX,
+            }),
+            EngineError::InsufficientBalance(KeelInsufficientBalance {
+                account: u,
+                id: 255,
+                balance: U256::from(1u8),
+                needed: u,
+            }),
+            EngineError::TokenCallFailed(KeelTokenCallFailed { token: addr }),
+            EngineError::InvalidAmount(KeelInvalidAmount {}),
+            EngineError::InsufficientMargin(KeelInsufficientMargin {
+                account: u,
+                equity: neg,
+                requirement: pos,
+            }),
+            EngineError::OracleInvalid(KeelOracleInvalid {
+                feed: addr,
+                reason: 4,
+                updatedAt: u,
+            }),
+            EngineError::SequencerUnavailable(KeelSequencerUnavailable { startedAt: u }),
+            EngineError::NewRiskPaused(KeelNewRiskPaused { underlying: 255 }),
+            EngineError::PokeTooSoon(KeelPokeTooSoon {
+                underlying: 3,
+                nextAllowed: u64::MAX,
+            }),
+            bad_state(u, state::BELOW_BUFFER),
+            EngineError::LiquidationCapExceeded(KeelLiquidationCapExceeded {
+                underlying: 1,
+                notional: pos,
+                cap: neg,
+            }),
+            EngineError::InvalidExpiry(KeelInvalidExpiry {
+                instrument: u32::MAX,
+                expiry: 9,
+            }),
+            EngineError::SettlementPrice(KeelSettlementPrice {
+                underlying: 2,
+                expiry: 5,
+                set: true,
+            }),
+            EngineError::InvalidPosition(KeelInvalidPosition {
+                account: u,
+                instrument: 4,
+                size: neg,
+            }),
+            EngineError::Risk(KeelRiskError {
+                kind: 1,
+                field: 9,
+                value: neg,
+            }),
+            EngineError::InvalidCalldata(KeelInvalidCalldata {
+                argument: U256::from(3u8),
+            }),
+            EngineError::AlreadyInitialized(KeelAlreadyInitialized {}),
+        ]
+    }
+
+    #[test]
+    fn revert_data_equals_the_solidity_error_encoding_for_every_variant() {
+        let all = every_variant();
+        assert_eq!(all.len(), 22);
+        for e in all {
+            let hand = e.revert_data();
+            let alloy: Vec<u8> = e.into();
+            assert_eq!(hand, alloy);
+        }
+    }
 }

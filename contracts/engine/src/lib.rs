@@ -27,30 +27,32 @@
 //! reads and the scenario revaluations of one margin check; liquidation runs
 //! three checks (account before and after, liquidator).
 //!
-//! # Size (status)
+//! # Programs (the split) and size
 //!
-//! Measured on the release WASM (`cargo build -p keel-engine --release --target
-//! wasm32-unknown-unknown`): 250,087 bytes raw, 66,819 bytes brotli (q11 w22),
-//! i.e. about 2.7x the 24,576-byte deployed-code budget (and 1.9x the 128 KiB
-//! raw limit); `wasm-opt -Oz` gains < 0.1%. The imports are `vm_hooks` only and
-//! there are no float instructions (`tests/wasm.rs`). Code-section breakdown
-//! (unstripped build): engine 69 KB (of which ~11 KB storage-layout
-//! constructors), ABI encode/decode and router 56 KB (router 25 KB), keel-risk
-//! 39 KB, SDK 18 KB, `core::fmt`/`str` from panic paths 15 KB, alloc 12 KB.
-//! A probe build with the keel-risk margin, EWMA and Black-76 calls stubbed
-//! out measured 194 KB raw / 52.7 KB brotli: moving the maths to a calculator
-//! program alone is not enough. Planned split along concept lines: (1) a stateless risk-calculator program
-//! (keel-risk `account_margin`, EWMA update, Black-76 mark) that the engine
-//! static-calls with a compact word encoding of the margin inputs (replacing
-//! [`margin`]'s direct call); (2) an admin facet (roles, registries, parameters)
-//! as a second entrypoint over the same storage struct, reached from the core
-//! by `delegatecall` in its fallback; (3) packing the per-underlying and
-//! per-collateral records into fewer words and merging small views.
+//! Stylus caps deployed code at 24,576 bytes (brotli) and 128 KiB raw; the
+//! engine as one program measured 66 KB deployed. It is three programs along
+//! concept lines, all built from this workspace:
+//!
+//! - `keel_engine` (this crate's cdylib, [`router::accounts`]): the address
+//!   integrators call. Accounts, collateral, trades, margin checks and views,
+//!   `poke`, liquidation, expiry. Its fallback forwards every other selector
+//!   by `delegatecall` to
+//! - `keel_engine_admin` (`contracts/engine-admin`, [`router::admin`]): roles,
+//!   registries, parameters, on the same storage ([`KeelEngine`]).
+//! - `keel_risk_calc` (`contracts/risk-calc`): the pure fixed-point risk
+//!   maths (portfolio margin, greeks, Black-76 mark, EWMA update), which
+//!   [`margin`] static-calls; no maths runs in the two engine programs.
+//!
+//! Both engine programs route with the compact codec of [`abi`] instead of the
+//! SDK's `#[public]` router (about 50 KB of WASM for 57 functions). Sizes
+//! are measured by the test command (`stylus-wasm process` fails over budget).
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 
 extern crate alloc;
 
-mod api;
+pub mod abi;
+mod accounts;
+mod admin;
 pub mod errors;
 pub mod events;
 pub mod ledger;
@@ -58,14 +60,22 @@ pub mod liquidation;
 pub mod margin;
 pub mod oracle;
 pub mod params;
+pub mod router;
 mod state;
 pub mod token;
 
 pub use state::*;
 
-/// Prints the Solidity interface (the `keel-engine-abi` binary).
-#[cfg(feature = "export-abi")]
-pub use api::print_from_args;
+/// The Solidity interface `IKeelEngine`, as the `keel-engine-abi` binary
+/// prints it into `contracts/solidity/IKeelEngine.sol`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn solidity_interface() -> alloc::string::String {
+    let abi = abi::IKeelEngine::abi::contract();
+    let body = abi.to_sol("IKeelEngine", None);
+    alloc::format!(
+        "// SPDX-License-Identifier: MIT\n// Generated from contracts/engine/src/abi.rs by\n// `cargo run -q -p keel-engine --features export-abi --bin keel-engine-abi`; do not edit.\npragma solidity ^0.8.23;\n\n{body}\n"
+    )
+}
 
 use alloy_primitives::{Address, U256};
 use stylus_sdk::{
@@ -167,15 +177,21 @@ impl KeelEngine {
         Ok(())
     }
 
-    /// Token units of collateral `id` -> WAD.
+    /// Token units of collateral `id` -> WAD (exact: decimals <= 18).
+    ///
+    /// # Errors
+    /// `KeelInvalidAmount` when the result exceeds `params::MAX_PRICE`.
     pub(crate) fn token_to_wad(&self, id: u8, amount: U256) -> R<i128> {
         let dec = self.collaterals.getter(id).decimals.get().to::<u32>();
-        let v = amount
-            .checked_mul(U256::from(10u8).pow(U256::from(18 - dec)))
+        // 10^(18 - dec) fits u64; amounts above u128 are rejected before the
+        // multiply, so a 128-bit product suffices (no U256 power in the WASM).
+        let scale = 10u128.pow(18u32.saturating_sub(dec));
+        u128::try_from(amount)
+            .ok()
+            .and_then(|a| a.checked_mul(scale))
             .and_then(|v| i128::try_from(v).ok())
             .filter(|v| *v <= params::MAX_PRICE)
-            .ok_or(EngineError::InvalidAmount(KeelInvalidAmount {}))?;
-        Ok(v)
+            .ok_or(EngineError::InvalidAmount(KeelInvalidAmount {}))
     }
 
     fn emit_collateral(&self, id: u8) {

@@ -68,7 +68,7 @@ impl KeelEngine {
         if ld64(&self.accounts.getter(account).flagged_at) == 0 {
             return Err(bad_state(account, state::NOT_FLAGGED));
         }
-        let r = self.margin_report(account)?;
+        let r = self.margin_of(account)?;
         if r.equity_mm >= self.target(r.mm)? {
             return Err(bad_state(account, state::ABOVE_BUFFER));
         }
@@ -79,7 +79,7 @@ impl KeelEngine {
     /// when the account is back at MM x (1 + buffer).
     fn finish_liquidation(&mut self, account: U256, liquidator: U256) -> Result<()> {
         self.require_im(liquidator, None)?;
-        let r = self.margin_report(account)?;
+        let r = self.margin_of(account)?;
         if r.equity_mm >= self.target(r.mm)? {
             self.clear_flag(account);
         }
@@ -95,7 +95,7 @@ impl KeelEngine {
         if ld64(&self.accounts.getter(account).flagged_at) != 0 {
             return Err(bad_state(account, state::FLAGGED));
         }
-        let r = self.margin_report(account)?;
+        let r = self.margin_of(account)?;
         if r.equity_mm >= r.mm {
             return Err(bad_state(account, state::HEALTHY));
         }
@@ -119,7 +119,7 @@ impl KeelEngine {
         if ld64(&self.accounts.getter(account).flagged_at) == 0 {
             return Err(bad_state(account, state::NOT_FLAGGED));
         }
-        let r = self.margin_report(account)?;
+        let r = self.margin_of(account)?;
         if r.equity_mm < self.target(r.mm)? {
             return Err(bad_state(account, state::BELOW_BUFFER));
         }

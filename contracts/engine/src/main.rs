@@ -1,4 +1,4 @@
 //! Prints the engine's Solidity interface (`--features export-abi`).
 fn main() {
-    keel_engine::print_from_args();
+    print!("{}", keel_engine::solidity_interface());
 }

@@ -1,26 +1,70 @@
-//! From storage to keel-risk: builds the `Portfolio`, `MarketData` and
-//! `RiskParams` of an account, runs `account_margin`, and keeps the dynamic
-//! (EWMA) state of each underlying.
+//! From storage to the risk calculator: builds the keel-risk inputs of an
+//! account (`Portfolio`, `MarketData`, `RiskParams`), has the
+//! `keel_risk_calc` program compute them, and keeps the dynamic (EWMA) state
+//! of each underlying.
 //!
-//! [`KeelEngine::margin_report_with_map`] is the single place where the engine
-//! calls the risk library's `account_margin`; everything margin-related (IM
-//! checks, views, liquidation) goes through it. Only the underlyings an account
-//! touches enter its `MarketData` (compact indices; the returned map gives the
+//! [`KeelEngine::margin_of`] is the single place where an account's margin is
+//! computed; everything margin-related (IM checks, views, liquidation) goes
+//! through it. The arithmetic runs in the calculator program (static call,
+//! word codec of `keel_risk_calc::codec`), so this program carries no
+//! fixed-point maths beyond a few `wmul`/`wdiv`; the numbers are bit for bit
+//! those of keel-risk run natively. Only the underlyings an account touches
+//! enter its `MarketData` (compact indices; the returned map gives the
 //! engine's underlying id of each), with the matching correlation sub-matrix.
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolError;
 use keel_risk::{
     ewma::{EwmaParams, EwmaState},
-    margin::account_margin,
     portfolio::{
-        Collateral, ConcentrationTier, Instrument, MaintenanceMode, MarginReport, MarketData,
-        Portfolio, Position, RiskParams, UnderlyingMarket,
+        Collateral, ConcentrationTier, Instrument, MaintenanceMode, MarketData, Portfolio,
+        Position, RiskParams, UnderlyingMarket,
     },
     wdiv, wmul, OptionKind, Rounding, Smile, WAD,
 };
+use keel_risk_calc::codec::{self, Inputs, MarginOutput};
+use stylus_sdk::{call::static_call, prelude::*};
 
-use crate::errors::{EngineError, KeelInsufficientMargin, KeelNewRiskPaused, Result};
+use crate::errors::{
+    EngineError, KeelInsufficientMargin, KeelNewRiskPaused, KeelRiskError, Result,
+};
 use crate::{ld, ld64, lda, st, st64, sta, KeelEngine};
+
+/// An account's inputs to the calculator and the engine underlying id of each
+/// of their (compact) underlyings.
+pub struct Gathered {
+    /// Portfolio, market data and parameters, as keel-risk takes them.
+    pub inputs: Inputs,
+    /// `map[i]` = engine underlying id of the inputs' underlying `i`.
+    pub map: Vec<u8>,
+    /// The live deviation guard of the underlying named as `new_risk` is tripped.
+    pub blocked: bool,
+}
+
+/// The engine's error for a failed calculator call: `RiskMathError(kind)`
+/// becomes `KeelRiskError(0, kind, 0)`, `RiskInvalidInput(field, index)`
+/// becomes `KeelRiskError(1, field, index)`; anything else (no code at the
+/// address, empty or foreign revert data, malformed output) `KeelRiskError(3, 0, 0)`.
+pub fn calc_error(data: &[u8]) -> EngineError {
+    let word = |i: usize| {
+        data.get(4 + 32 * i..4 + 32 * (i + 1))
+            .map(|w| U256::from_be_slice(w))
+    };
+    let (kind, field, value) = match data.get(..4) {
+        Some(s) if s == keel_risk_calc::RiskMathError::SELECTOR => {
+            (0, word(0).unwrap_or_default(), U256::ZERO)
+        }
+        Some(s) if s == keel_risk_calc::RiskInvalidInput::SELECTOR => {
+            (1, word(0).unwrap_or_default(), word(1).unwrap_or_default())
+        }
+        _ => (3, U256::ZERO, U256::ZERO),
+    };
+    EngineError::Risk(KeelRiskError {
+        kind,
+        field: field.saturating_to::<u8>(),
+        value: crate::errors::i256(value.saturating_to::<i128>()),
+    })
+}
 
 /// Default smile: ATM 80%, no skew or curvature, vol in [10%, 300%].
 pub const DEFAULT_SMILE: [i128; 5] = [WAD / 10 * 8, 0, 0, WAD / 10, 3 * WAD];
@@ -292,29 +336,42 @@ impl KeelEngine {
         ))
     }
 
-    /// Runs keel-risk's `account_margin` on `account`; returns the report and
-    /// the engine underlying id of each report underlying. The only call site of
-    /// the risk library's margin function.
+    /// Static-calls the risk calculator with `data`.
+    ///
+    /// # Errors
+    /// `KeelRiskError` (see [`calc_error`]).
+    pub(crate) fn calc(&self, data: &[u8]) -> Result<Vec<u8>> {
+        static_call(self.vm(), Call::new(), self.risk_calc.get(), data).map_err(|e| match e {
+            stylus_sdk::stylus_core::calls::errors::Error::Revert(d) => calc_error(&d),
+            _ => calc_error(&[]),
+        })
+    }
+
+    /// Margin of `account` (equity views, IM, MM, health, per-underlying scan
+    /// loss and worst scenario), computed by the risk calculator.
     ///
     /// # Errors
     /// Oracle/sequencer errors for every feed the account needs; `KeelRiskError`.
-    pub(crate) fn margin_report_with_map(&self, account: U256) -> Result<(MarginReport, Vec<u8>)> {
-        let (r, map, _) = self.margin_inner(account, None)?;
-        Ok((r, map))
+    pub(crate) fn margin_of(&self, account: U256) -> Result<MarginOutput> {
+        self.margin_with(&self.gather(account, None)?)
     }
 
-    /// [`Self::margin_report_with_map`] without the map.
-    pub(crate) fn margin_report(&self, account: U256) -> Result<MarginReport> {
-        Ok(self.margin_inner(account, None)?.0)
+    /// The calculator's margin for gathered inputs.
+    pub(crate) fn margin_with(&self, g: &Gathered) -> Result<MarginOutput> {
+        let out = self.calc(&codec::encode_account_margin(&g.inputs))?;
+        MarginOutput::decode(&out).ok_or_else(|| calc_error(&[]))
     }
 
-    /// Builds the inputs and computes the margin; `new_risk` = underlying whose
-    /// live deviation guard should refuse new risk.
-    fn margin_inner(
-        &self,
-        account: U256,
-        new_risk: Option<u8>,
-    ) -> Result<(MarginReport, Vec<u8>, bool)> {
+    /// Reads everything the margin of `account` depends on: positions (netted
+    /// by the calculator), collateral at oracle prices, settlement cash, the
+    /// market data of each underlying it touches (spot, smile with the live ATM
+    /// vol, scan range, oracle-confidence add-on while guarded), parameters and
+    /// the correlation sub-matrix. `new_risk` = underlying whose live deviation
+    /// guard should refuse new risk (reported in [`Gathered::blocked`]).
+    ///
+    /// # Errors
+    /// Oracle/sequencer errors for every feed the account needs.
+    pub(crate) fn gather(&self, account: U256, new_risk: Option<u8>) -> Result<Gathered> {
         let ids = self.position_list(account);
         let mask = self
             .accounts
@@ -328,15 +385,7 @@ impl KeelEngine {
         let mut map: Vec<u8> = Vec::new();
         let mut positions = Vec::with_capacity(ids.len());
         for id in ids {
-            let (u, k, strike, expiry) = {
-                let i = self.instruments.getter(id);
-                (
-                    i.underlying.get().to::<u8>(),
-                    i.kind.get().to::<u8>(),
-                    ld(&i.strike),
-                    ld64(&i.expiry),
-                )
-            };
+            let (u, k, strike, expiry) = self.instrument_terms(id);
             let idx = match map.iter().position(|m| *m == u) {
                 Some(i) => i,
                 None => {
@@ -392,18 +441,35 @@ impl KeelEngine {
         params.correlation = (0..n * n)
             .map(|i| self.corr(map[i / n], map[i % n]))
             .collect();
-        let portfolio = Portfolio {
-            collaterals,
-            cash: self.cash_of(account),
-            positions,
+        let inputs = Inputs {
+            portfolio: Portfolio {
+                collaterals,
+                cash: self.cash_of(account),
+                positions,
+            },
+            market: MarketData {
+                now: self.now(),
+                underlyings,
+                history: Vec::new(),
+            },
+            params,
         };
-        let market = MarketData {
-            now: self.now(),
-            underlyings,
-            history: Vec::new(),
-        };
-        let report = account_margin(&portfolio, &market, &params)?;
-        Ok((report, map, blocked))
+        Ok(Gathered {
+            inputs,
+            map,
+            blocked,
+        })
+    }
+
+    /// (underlying, kind, strike, expiry) of instrument `id`.
+    pub(crate) fn instrument_terms(&self, id: u32) -> (u8, u8, i128, u64) {
+        let i = self.instruments.getter(id);
+        (
+            i.underlying.get().to::<u8>(),
+            i.kind.get().to::<u8>(),
+            ld(&i.strike),
+            ld64(&i.expiry),
+        )
     }
 
     /// Requires IM: equity (IM view) >= IM, and, when `new_risk` is set, that the
@@ -413,12 +479,13 @@ impl KeelEngine {
     /// `KeelInsufficientMargin(account, equity, requirement)`; `KeelNewRiskPaused`;
     /// oracle errors; `KeelRiskError`.
     pub(crate) fn require_im(&self, account: U256, new_risk: Option<u8>) -> Result<()> {
-        let (r, _, blocked) = self.margin_inner(account, new_risk)?;
-        if blocked {
+        let g = self.gather(account, new_risk)?;
+        if g.blocked {
             return Err(EngineError::NewRiskPaused(KeelNewRiskPaused {
                 underlying: new_risk.unwrap_or(255),
             }));
         }
+        let r = self.margin_with(&g)?;
         if r.equity_im < r.im {
             return Err(EngineError::InsufficientMargin(KeelInsufficientMargin {
                 account,
@@ -464,12 +531,23 @@ impl KeelEngine {
                 ld64(&c.guard_cooldown),
             )
         };
-        let (state, tripped) = if last_poke == 0 {
-            (EwmaState::new(price, now, atm, &params)?, false)
-        } else {
-            let moved = wdiv((price - old.last_price).abs(), old.last_price, Rounding::Up)?;
-            (old.update(price, now, &params)?, moved > max_dev)
+        let out = self.calc(&codec::encode_ewma_update(now, price, atm, &params, &old))?;
+        let w = crate::abi::Args(&out)
+            .i128_array(0)
+            .map_err(|_| calc_error(&[]))?;
+        let &[variance_per_second, last_price, last_update, scan_range, peak_range] = w.as_slice()
+        else {
+            return Err(calc_error(&[]));
         };
+        let state = EwmaState {
+            variance_per_second,
+            last_price,
+            last_update: u64::try_from(last_update).map_err(|_| calc_error(&[]))?,
+            scan_range,
+            peak_range,
+        };
+        let tripped = last_poke != 0
+            && wdiv((price - old.last_price).abs(), old.last_price, Rounding::Up)? > max_dev;
         let mut c = self.underlyings.setter(u);
         for (i, v) in [
             state.variance_per_second,
@@ -489,25 +567,21 @@ impl KeelEngine {
         Ok((state, tripped))
     }
 
-    /// Mark price of `instrument` (perp: spot; option: Black-76 at the smile vol)
-    /// and the spot of its underlying.
+    /// Mark price of `instrument` (perp: spot; option: Black-76 at the smile
+    /// vol, from the calculator) and the spot and id of its underlying.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
     pub(crate) fn mark(&self, instrument: u32) -> Result<(i128, i128, u8)> {
-        let (u, k, strike, expiry) = {
-            let i = self.instruments.getter(instrument);
-            (
-                i.underlying.get().to::<u8>(),
-                i.kind.get().to::<u8>(),
-                ld(&i.strike),
-                ld64(&i.expiry),
-            )
-        };
+        let (u, k, strike, expiry) = self.instrument_terms(instrument);
         let (m, _) = self.underlying_market(u)?;
         if k == 0 {
             return Ok((m.spot, m.spot, u));
         }
-        let vol = m.smile.implied_vol(m.spot, strike)?;
-        let t = keel_risk::years_from_seconds(expiry.saturating_sub(self.now()));
-        let px = keel_risk::black76_price(option_kind(k), m.spot, strike, vol, t)?;
+        let out = self.calc(&codec::encode_mark_price(self.now(), &m, k, strike, expiry))?;
+        let px = crate::abi::Args(&out)
+            .i128(0)
+            .map_err(|_| calc_error(&[]))?;
         Ok((px, m.spot, u))
     }
 

@@ -150,8 +150,9 @@ pub struct Account {
 }
 
 /// The engine's storage (Solidity layout order: slots follow field order).
+/// Both engine programs (accounts and admin) run on this one layout at the
+/// engine's address: the admin program through `delegatecall`.
 #[storage]
-#[entrypoint]
 pub struct KeelEngine {
     /// Owner (two-step transfer).
     pub(crate) owner: StorageAddress,
@@ -197,4 +198,15 @@ pub struct KeelEngine {
     pub(crate) positive_cash: StorageU128,
     /// Insurance fund (cash, WAD).
     pub(crate) insurance: StorageU128,
+    /// The risk-calculator program (`keel_risk_calc`) every margin figure comes from.
+    pub(crate) risk_calc: StorageAddress,
+    /// The admin program (`keel_engine_admin`) the fallback delegates to.
+    pub(crate) admin_module: StorageAddress,
+    /// The keeper program (`keel_engine_keeper`) the fallback delegates keeper selectors to.
+    pub(crate) keeper_module: StorageAddress,
 }
+
+// SAFETY: `KeelEngine` is the whole contract storage, rooted at slot 0 (what
+// `#[entrypoint]` on a struct asserts; the programs use function entrypoints
+// with their own routers, see `router.rs`).
+unsafe impl stylus_sdk::stylus_core::storage::TopLevelStorage for KeelEngine {}

@@ -65,7 +65,15 @@ impl T {
         env.set_round(a(SEQ), 1, 0, T0 - 10 * DAY, T0 - 10 * DAY, 1);
         let mut e = KeelEngine::from(&env);
         env.vm.set_sender(a(OWNER));
-        e.constructor(a(OWNER), a(USDC), a(SEQ)).unwrap();
+        e.constructor(
+            a(OWNER),
+            a(USDC),
+            a(SEQ),
+            common::RISK_CALC,
+            common::ADMIN,
+            common::KEEPER,
+        )
+        .unwrap();
         e.set_market(a(MARKET), true).unwrap();
         e.set_underlying(
             0,
@@ -182,16 +190,25 @@ fn constructor_reverts_when_called_twice_or_zero() {
     let mut t = T::new();
     err!(
         t,
-        t.e.constructor(a(BOB), a(USDC), Address::ZERO),
-        EngineError::UnauthorizedAccount(_)
+        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1)),
+        EngineError::AlreadyInitialized(_)
     );
     let env = Env::new();
     let mut e = KeelEngine::from(&env);
     err!(
         t,
-        e.constructor(Address::ZERO, a(USDC), Address::ZERO),
+        e.constructor(Address::ZERO, a(USDC), Address::ZERO, a(1), a(1), a(1)),
         EngineError::InvalidAddress(_)
     );
+    for m in 0..3 {
+        let mut mods = [a(1); 3];
+        mods[m] = Address::ZERO;
+        err!(
+            t,
+            e.constructor(a(OWNER), a(USDC), Address::ZERO, mods[0], mods[1], mods[2]),
+            EngineError::InvalidAddress(_)
+        );
+    }
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! Word layout of the calculator's ABI: decoding calldata into keel-risk's
-//! [`Portfolio`], [`MarketData`] and [`RiskParams`], encoding the results, and
-//! the mapping of [`RiskError`] to the program's Solidity errors.
+//! types ([`Portfolio`], [`MarketData`], [`RiskParams`], [`UnderlyingMarket`],
+//! [`EwmaParams`], [`EwmaState`]), encoding the results, the mapping of
+//! [`RiskError`] to the program's Solidity errors, and for Rust callers (the
+//! engine) the calldata encoders and answer decoders.
 //!
 //! Every array element is one ABI word. Amounts, prices and fractions are WAD
 //! (`int256` that must fit `i128`, keel-risk's [`Wad`]); counts, kinds and
-//! seconds are non-negative integers.
+//! seconds are non-negative integers (`uint256` that must fit `u64`).
 //!
+//! `accountMargin`, `scenarioPnl` and `accountGreeks` take the same arrays:
 //! - `collaterals`: [`COLLATERAL_WORDS`] per entry: amount, price, imHaircut, mmHaircut.
 //! - `positions`: [`POSITION_WORDS`] per entry: underlying, kind (0 perp, 1 call,
 //!   2 put), size, entryPrice, strike, expiry. Perps ignore strike and expiry.
@@ -19,9 +22,23 @@
 //!   is the n x n row-major correlation matrix.
 //! - `history`: the ES return history, row-major (epochs x underlyings).
 //!
+//! `markPrice(now, market, kind, strike, expiry)`: `market` is exactly one
+//! underlying's [`MARKET_WORDS`] words (layout of `markets`); kind as in
+//! `positions` (a perp ignores strike and expiry).
+//!
+//! `ewmaUpdate(now, price, initialVol, params, state)`:
+//! - `params`: exactly [`EWMA_PARAMS_WORDS`] words, the [`EwmaParams`] fields:
+//!   lambda, lambdaIntervalSeconds, k, horizonSeconds, rangeMin, rangeMax,
+//!   maxFallPerDay, apcFloorShare;
+//! - `state` (and the returned `newState`): exactly [`EWMA_STATE_WORDS`] words,
+//!   the [`EwmaState`] fields: variancePerSecond, lastPrice, lastUpdate,
+//!   scanRange, peakRange.
+//!
 //! Errors: `RiskInvalidInput(field, index)` where `field` is a keel-risk
 //! [`Field`] code (0..63; `index` = element, or the list length for "too
-//! many") or one of [`code`]; `RiskMathError(kind)`.
+//! many") or one of [`code`]; `RiskMathError(kind)`. A word that does not fit
+//! its type (i128 or u64) is reported with the field keel-risk would name for
+//! an out-of-range value; where that is not obvious the decoder says which.
 //! Decoding never panics and never allocates more than the calldata's size implies.
 
 use alloc::vec::Vec;
@@ -29,12 +46,12 @@ use alloc::vec::Vec;
 use alloy_sol_types::SolCall;
 
 use keel_risk::{
-    Collateral, ConcentrationTier, Field, Instrument, MaintenanceMode, MarginReport, MarketData,
-    MathError, OptionKind, Portfolio, Position, RiskError, RiskParams, Smile, UnderlyingMarket,
-    Wad,
+    Collateral, ConcentrationTier, EwmaParams, EwmaState, Field, Instrument, MaintenanceMode,
+    MarginReport, MarketData, MathError, OptionKind, Portfolio, Position, RiskError, RiskParams,
+    Smile, UnderlyingMarket, Wad,
 };
 
-use crate::{invalid, RiskCalcError, RiskMathError};
+use crate::{invalid, RiskCalcError};
 
 /// Words per collateral entry.
 pub const COLLATERAL_WORDS: usize = 4;
@@ -44,9 +61,13 @@ pub const POSITION_WORDS: usize = 6;
 pub const MARKET_WORDS: usize = 8;
 /// Fixed head of the params array.
 pub const PARAMS_HEAD: usize = 16;
+/// Words of `ewmaUpdate`'s params.
+pub const EWMA_PARAMS_WORDS: usize = 8;
+/// Words of an EWMA state.
+pub const EWMA_STATE_WORDS: usize = 5;
 
 /// Calculator-specific `field` codes of `RiskInvalidInput` (keel-risk's
-/// [`Field`] codes stay below 64).
+/// [`Field`] codes stay below 64). Codes are stable: new ones are appended.
 pub mod code {
     /// Malformed calldata: too short, an offset or length out of range, or an
     /// unknown selector (`index` = argument number, or the selector).
@@ -55,15 +76,16 @@ pub mod code {
     pub const COLLATERALS_LENGTH: u8 = 65;
     /// `positions.length` (= `index`) is not a multiple of 6.
     pub const POSITIONS_LENGTH: u8 = 66;
-    /// `markets.length` (= `index`) is not a multiple of 8.
+    /// `markets.length` (= `index`) is not a multiple of 8 (`markPrice`: is not 8).
     pub const MARKETS_LENGTH: u8 = 67;
     /// `params.length` (= `index`) is shorter than its head and the counts it declares.
     pub const PARAMS_LENGTH: u8 = 68;
-    /// `now` does not fit 64 bits.
+    /// `now` does not fit 64 bits (`index` 0), or `ewmaUpdate`'s
+    /// `state.lastUpdate` does not (`index` 1).
     pub const NOW: u8 = 69;
     /// Position `index` names an underlying that does not exist (or does not fit 32 bits).
     pub const POSITION_UNDERLYING: u8 = 70;
-    /// Position `index` has a kind other than 0 (perp), 1 (call), 2 (put).
+    /// Position `index` (`markPrice`: 0) has a kind other than 0 (perp), 1 (call), 2 (put).
     pub const POSITION_KIND: u8 = 71;
     /// `mmMode` is neither 0 nor 1.
     pub const MM_MODE: u8 = 72;
@@ -79,8 +101,12 @@ pub mod code {
     pub const SCENARIO_UNDERLYING: u8 = 77;
     /// Correlation entry `index` (row-major) differs from its transpose.
     pub const CORRELATION_SYMMETRY: u8 = 78;
-    /// Any other keel-risk error (not reachable from `account_margin`).
-    pub const OTHER: u8 = 79;
+    /// `ewmaUpdate` with `now` not after `state.lastUpdate` (= `index`).
+    pub const NON_MONOTONIC_TIME: u8 = 79;
+    /// `ewmaUpdate`'s `params.length` (= `index`) is not 8.
+    pub const EWMA_PARAMS_LENGTH: u8 = 80;
+    /// `ewmaUpdate`'s `state.length` (= `index`) is not 5.
+    pub const EWMA_STATE_LENGTH: u8 = 81;
 }
 
 /// The three inputs of [`keel_risk::account_margin`].
@@ -94,37 +120,37 @@ pub struct Inputs {
     pub params: RiskParams,
 }
 
-/// Maps a keel-risk error to the program's Solidity error.
-pub fn risk_error(e: RiskError) -> RiskCalcError {
-    let (field, index) = match e {
+/// Maps a keel-risk error (or a bare [`MathError`]) to the program's Solidity error.
+pub fn risk_error(e: impl Into<RiskError>) -> RiskCalcError {
+    let (field, index) = match e.into() {
         RiskError::Math(m) => {
-            return RiskCalcError::RiskMathError(RiskMathError {
-                kind: match m {
-                    MathError::Overflow => 0,
-                    MathError::DivisionByZero => 1,
-                    MathError::Domain => 2,
-                },
+            return RiskCalcError::math(match m {
+                MathError::Overflow => 0,
+                MathError::DivisionByZero => 1,
+                MathError::Domain => 2,
             })
         }
         RiskError::OutOfRange { field, index, .. } | RiskError::NotIncreasing { field, index } => {
-            (field as u8, index)
+            (field as u8, index as u64)
         }
-        RiskError::TooMany { field, len, .. } => (field as u8, len),
-        RiskError::CorrelationShape { len, .. } => (code::CORRELATION_SHAPE, len),
+        RiskError::TooMany { field, len, .. } => (field as u8, len as u64),
+        RiskError::CorrelationShape { len, .. } => (code::CORRELATION_SHAPE, len as u64),
         RiskError::CorrelationNotSymmetric { row, col } => {
             // Row-major index; the side is at most 16, so this cannot overflow.
             (
                 code::CORRELATION_SYMMETRY,
-                row.saturating_mul(16).saturating_add(col),
+                row.saturating_mul(16).saturating_add(col) as u64,
             )
         }
-        RiskError::CorrelationDiagonal { index, .. } => (Field::Correlation as u8, index),
-        RiskError::UnknownUnderlying { position, .. } => (code::POSITION_UNDERLYING, position),
-        RiskError::HistoryShape { len, .. } => (code::HISTORY_SHAPE, len),
-        RiskError::InsufficientHistory { have, .. } => (code::INSUFFICIENT_HISTORY, have),
-        RiskError::NonMonotonicTime { .. } => (code::OTHER, 0),
+        RiskError::CorrelationDiagonal { index, .. } => (Field::Correlation as u8, index as u64),
+        RiskError::UnknownUnderlying { position, .. } => {
+            (code::POSITION_UNDERLYING, position as u64)
+        }
+        RiskError::HistoryShape { len, .. } => (code::HISTORY_SHAPE, len as u64),
+        RiskError::InsufficientHistory { have, .. } => (code::INSUFFICIENT_HISTORY, have as u64),
+        RiskError::NonMonotonicTime { last, .. } => (code::NON_MONOTONIC_TIME, last),
     };
-    invalid(field, index as u64)
+    invalid(field, index)
 }
 
 /// The 32-byte word at byte offset `at` of `data`.
@@ -134,32 +160,26 @@ fn word_at(data: &[u8], at: usize) -> Option<&[u8; 32]> {
 
 /// A word as a `u64` (None if it does not fit).
 fn word_u64(w: &[u8; 32]) -> Option<u64> {
-    let (hi, lo) = w.split_at(24);
-    if hi.iter().any(|b| *b != 0) {
-        return None;
-    }
-    let mut b = [0u8; 8];
-    b.copy_from_slice(lo);
-    Some(u64::from_be_bytes(b))
+    let v = u64::from_be_bytes(w[24..].try_into().ok()?);
+    w[..24].iter().all(|b| *b == 0).then_some(v)
 }
 
 /// A word as a two's-complement `int256` that fits `i128` (None otherwise).
 fn word_i128(w: &[u8; 32]) -> Option<i128> {
-    let (hi, lo) = w.split_at(16);
-    let mut b = [0u8; 16];
-    b.copy_from_slice(lo);
-    let v = i128::from_be_bytes(b);
+    let v = i128::from_be_bytes(w[16..].try_into().ok()?);
     let ext = if v < 0 { 0xff } else { 0 };
-    hi.iter().all(|x| *x == ext).then_some(v)
+    w[..16].iter().all(|x| *x == ext).then_some(v)
 }
 
-/// Head word `i` of the arguments as a `u64`; `field` names it in the error.
+/// Head word `i` of the arguments as a `u64`; `field` (index 0) names it in
+/// the error, a missing word is `CALLDATA` (index `i`).
 pub fn head_u64(args: &[u8], i: usize, field: u8) -> Result<u64, RiskCalcError> {
     let w = word_at(args, i * 32).ok_or(invalid(code::CALLDATA, i as u64))?;
     word_u64(w).ok_or(invalid(field, 0))
 }
 
-/// A dynamic `int256[]` argument: its elements' bytes.
+/// A run of ABI words: a dynamic `int256[]` argument's elements, or the head
+/// words of the arguments.
 #[derive(Clone, Copy)]
 struct Words<'a>(&'a [u8]);
 
@@ -167,14 +187,19 @@ impl<'a> Words<'a> {
     /// Reads the array whose offset is head word `i` (offsets are relative to `args`).
     fn arg(args: &'a [u8], i: usize) -> Result<Self, RiskCalcError> {
         let err = invalid(code::CALLDATA, i as u64);
-        let at = |o: usize| word_at(args, o).and_then(word_u64).map(|v| v as usize);
-        let off = at(i * 32).ok_or(err.clone())?;
-        let len = at(off).ok_or(err.clone())?;
-        let start = off.checked_add(32).ok_or(err.clone())?;
+        // usize::try_from, not `as`: on wasm32 an offset >= 2^32 must not wrap.
+        let at = |o: usize| {
+            word_at(args, o)
+                .and_then(word_u64)
+                .and_then(|v| v.try_into().ok())
+        };
+        let off = at(i * 32).ok_or(err)?;
+        let len = at(off).ok_or(err)?;
+        let start = off.checked_add(32).ok_or(err)?;
         let end = len
             .checked_mul(32)
             .and_then(|n| n.checked_add(start))
-            .ok_or(err.clone())?;
+            .ok_or(err)?;
         Ok(Words(args.get(start..end).ok_or(err)?))
     }
 
@@ -187,20 +212,55 @@ impl<'a> Words<'a> {
         word_at(self.0, i * 32).unwrap_or(&[0; 32])
     }
 
-    /// Element `i` as a WAD; `field`/`index` name it in the error.
-    fn wad(&self, i: usize, field: Field, index: usize) -> Result<Wad, RiskCalcError> {
-        word_i128(self.word(i)).ok_or(invalid(field as u8, index as u64))
+    /// The first `n` head words of `args`; `CALLDATA` (index = the first
+    /// missing word) if the calldata is shorter.
+    fn head(args: &'a [u8], n: usize) -> Result<Self, RiskCalcError> {
+        match args.get(..n * 32) {
+            Some(h) => Ok(Words(h)),
+            None => Err(invalid(code::CALLDATA, (args.len() / 32) as u64)),
+        }
     }
 
-    /// Element `i` as a `u64`; `field`/`index` name it in the error.
-    fn u64(&self, i: usize, field: u8, index: usize) -> Result<u64, RiskCalcError> {
-        word_u64(self.word(i)).ok_or(invalid(field, index as u64))
+    /// Checks words `at..at + spec.len()` against `spec`: a word that does
+    /// not fit its type, or a flag other than 0/1, is
+    /// `RiskInvalidInput(field, index + offset)`. One loop for every record
+    /// type keeps the decoder small.
+    fn check(&self, at: usize, spec: &[Spec], index: usize) -> Result<(), RiskCalcError> {
+        for (k, &(field, ty, off)) in spec.iter().enumerate() {
+            let w = self.word(at + k);
+            let ok = match ty {
+                Ty::Wad => word_i128(w).is_some(),
+                Ty::U64 => word_u64(w).is_some(),
+                Ty::U32 => word_u64(w).is_some_and(|v| v <= u32::MAX as u64),
+                Ty::Flag => word_u64(w).is_some_and(|v| v <= 1),
+            };
+            if !ok {
+                return Err(invalid(field, (index + off as usize) as u64));
+            }
+        }
+        Ok(())
     }
 
-    /// Element `i` as a `u32`.
-    fn u32(&self, i: usize, field: u8, index: usize) -> Result<u32, RiskCalcError> {
-        let v = self.u64(i, field, index)?;
-        u32::try_from(v).map_err(|_| invalid(field, index as u64))
+    /// Checks `n` WAD elements from `at`; element k's error is `(field, k)`.
+    fn check_list(&self, at: usize, n: usize, field: Field) -> Result<(), RiskCalcError> {
+        (0..n).try_for_each(|k| self.check(at + k, &[(field as u8, Ty::Wad, 0)], k))
+    }
+
+    /// Element `i` (already checked: a WAD, u64, u32 or flag all fit i128).
+    fn get(&self, i: usize) -> i128 {
+        word_i128(self.word(i)).unwrap_or(0)
+    }
+
+    /// Elements `at..at + out.len()` into `out` (already checked).
+    fn fill(&self, at: usize, out: &mut [i128]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = self.get(at + k);
+        }
+    }
+
+    /// Elements `at..at + n` (already checked).
+    fn list(&self, at: usize, n: usize) -> Vec<Wad> {
+        (at..at + n).map(|i| self.get(i)).collect()
     }
 
     /// Number of `n`-word records; errors with `field` (index = length) if ragged.
@@ -210,6 +270,14 @@ impl<'a> Words<'a> {
         }
         Ok(self.len() / n)
     }
+
+    /// The array itself if it has exactly `n` words; else `field` (index = length).
+    fn exactly(self, n: usize, field: u8) -> Result<Self, RiskCalcError> {
+        if self.len() != n {
+            return Err(invalid(field, self.len() as u64));
+        }
+        Ok(self)
+    }
 }
 
 /// Appends `v` as a sign-extended `int256` word.
@@ -218,15 +286,62 @@ fn push_i128(out: &mut Vec<u8>, v: i128) {
     out.extend_from_slice(&v.to_be_bytes());
 }
 
+/// One top-level value of an ABI tuple: a static word (`int256`, or a `uint256`
+/// given as a non-negative value) or an `int256[]`.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Word(i128),
+    Array(&'a [Wad]),
+}
+
+/// Standard ABI encoding of a tuple: the head (words and array offsets), then
+/// each array's length and elements.
+fn encode_tuple(args: &[Arg]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut tail = Vec::new();
+    for a in args {
+        match a {
+            Arg::Word(v) => push_i128(&mut out, *v),
+            Arg::Array(v) => {
+                push_i128(&mut out, (32 * args.len() + tail.len()) as i128);
+                push_i128(&mut tail, v.len() as i128);
+                for x in *v {
+                    push_i128(&mut tail, *x);
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// Calldata: `selector` followed by the tuple `args`.
+fn call_data(selector: [u8; 4], args: &[Arg]) -> Vec<u8> {
+    let mut out = Vec::from(selector);
+    out.extend_from_slice(&encode_tuple(args));
+    out
+}
+
+/// Array `i` of an ABI-encoded tuple as WADs (None if malformed or a word does not fit i128).
+fn wads(data: &[u8], i: usize) -> Option<Vec<Wad>> {
+    let a = Words::arg(data, i).ok()?;
+    (0..a.len()).map(|k| word_i128(a.word(k))).collect()
+}
+
+/// ABI encoding of `(int256)`: one word.
+pub fn encode_word(v: Wad) -> Vec<u8> {
+    encode_tuple(&[Arg::Word(v)])
+}
+
 /// ABI encoding of `(int256[])`: one offset word, the length, the elements.
 pub fn encode_words(v: &[Wad]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + 32 * v.len());
-    push_i128(&mut out, 32);
-    push_i128(&mut out, v.len() as i128);
-    for x in v {
-        push_i128(&mut out, *x);
-    }
-    out
+    encode_tuple(&[Arg::Array(v)])
+}
+
+/// One figure of every underlying of a report (a fn pointer, not a generic
+/// closure: one copy of the loop in the WASM).
+fn column(r: &MarginReport, f: fn(&keel_risk::UnderlyingReport) -> Wad) -> Vec<Wad> {
+    r.underlyings.iter().map(f).collect()
 }
 
 /// What `accountMargin` returns (all WAD except `worst_index`).
@@ -257,7 +372,7 @@ impl MarginOutput {
             im: r.im,
             mm: r.mm,
             health: r.health,
-            scan_loss: r.underlyings.iter().map(|u| u.scan_loss).collect(),
+            scan_loss: column(r, |u| u.scan_loss),
             worst_index: r.underlyings.iter().map(|u| u.worst_index).collect(),
         }
     }
@@ -265,50 +380,91 @@ impl MarginOutput {
     /// ABI encoding of the return tuple
     /// `(int256,int256,int256,int256,int256,int256[],uint256[])`.
     pub fn encode(&self) -> Vec<u8> {
-        let n = self.scan_loss.len();
-        let mut out = Vec::with_capacity(32 * (9 + 2 * n));
-        for v in [
-            self.equity_im,
-            self.equity_mm,
-            self.im,
-            self.mm,
-            self.health,
-        ] {
-            push_i128(&mut out, v);
-        }
-        push_i128(&mut out, 7 * 32);
-        push_i128(&mut out, (8 + n as i128) * 32);
-        push_i128(&mut out, n as i128);
-        for v in &self.scan_loss {
-            push_i128(&mut out, *v);
-        }
-        push_i128(&mut out, self.worst_index.len() as i128);
-        for v in &self.worst_index {
-            push_i128(&mut out, *v as i128);
-        }
-        out
+        let worst: Vec<Wad> = self.worst_index.iter().map(|v| *v as i128).collect();
+        encode_tuple(&[
+            Arg::Word(self.equity_im),
+            Arg::Word(self.equity_mm),
+            Arg::Word(self.im),
+            Arg::Word(self.mm),
+            Arg::Word(self.health),
+            Arg::Array(&self.scan_loss),
+            Arg::Array(&worst),
+        ])
     }
 
     /// Decodes [`Self::encode`]'s output (what a caller of the program does);
     /// `None` when `data` is not such an encoding.
     pub fn decode(data: &[u8]) -> Option<Self> {
         let head = |i: usize| word_at(data, i * 32).and_then(word_i128);
-        let arr = |i: usize| Words::arg(data, i).ok();
-        let (loss, worst) = (arr(5)?, arr(6)?);
         Some(MarginOutput {
             equity_im: head(0)?,
             equity_mm: head(1)?,
             im: head(2)?,
             mm: head(3)?,
             health: head(4)?,
-            scan_loss: (0..loss.len())
-                .map(|i| word_i128(loss.word(i)))
-                .collect::<Option<_>>()?,
-            worst_index: (0..worst.len())
-                .map(|i| word_u64(worst.word(i)).and_then(|v| u32::try_from(v).ok()))
+            scan_loss: wads(data, 5)?,
+            worst_index: wads(data, 6)?
+                .into_iter()
+                .map(|v| u32::try_from(v).ok())
                 .collect::<Option<_>>()?,
         })
     }
+}
+
+/// What `accountGreeks` returns: per underlying of the margin report (market
+/// order), the net greeks of its positions at the current market (WAD, as
+/// keel-risk sums them: each series' per-unit greek x size, rounded down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GreeksOutput {
+    /// Net delta, in underlying units.
+    pub delta: Vec<Wad>,
+    /// Net gamma: d(delta)/d(spot), underlying units per settlement unit.
+    pub gamma: Vec<Wad>,
+    /// Net vega: value change per 1.00 (100 vol points) change of vol.
+    pub vega: Vec<Wad>,
+}
+
+impl GreeksOutput {
+    /// The greeks of a keel-risk report.
+    pub fn from_report(r: &MarginReport) -> Self {
+        GreeksOutput {
+            delta: column(r, |u| u.delta),
+            gamma: column(r, |u| u.gamma),
+            vega: column(r, |u| u.vega),
+        }
+    }
+
+    /// ABI encoding of the return tuple `(int256[],int256[],int256[])`.
+    pub fn encode(&self) -> Vec<u8> {
+        encode_tuple(&[
+            Arg::Array(&self.delta),
+            Arg::Array(&self.gamma),
+            Arg::Array(&self.vega),
+        ])
+    }
+
+    /// Decodes [`Self::encode`]'s output; `None` when `data` is not such an encoding.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        Some(GreeksOutput {
+            delta: wads(data, 0)?,
+            gamma: wads(data, 1)?,
+            vega: wads(data, 2)?,
+        })
+    }
+}
+
+/// The words of one underlying's market, in `markets` order.
+fn market_words(u: &UnderlyingMarket) -> [Wad; MARKET_WORDS] {
+    [
+        u.spot,
+        u.scan_range,
+        u.oracle_confidence,
+        u.smile.atm_vol,
+        u.smile.skew,
+        u.smile.curvature,
+        u.smile.min_vol,
+        u.smile.max_vol,
+    ]
 }
 
 /// The flat arrays of [`decode_inputs`]'s layout for `inputs`, in argument
@@ -350,18 +506,7 @@ pub fn flatten(inputs: &Inputs) -> [Vec<Wad>; 5] {
         .market
         .underlyings
         .iter()
-        .flat_map(|u| {
-            [
-                u.spot,
-                u.scan_range,
-                u.oracle_confidence,
-                u.smile.atm_vol,
-                u.smile.skew,
-                u.smile.curvature,
-                u.smile.min_vol,
-                u.smile.max_vol,
-            ]
-        })
+        .flat_map(market_words)
         .collect();
     let r = &inputs.params;
     let mut par: Vec<Wad> = alloc::vec![
@@ -394,25 +539,11 @@ pub fn flatten(inputs: &Inputs) -> [Vec<Wad>; 5] {
 /// for `scenarioPnl`, empty for `accountMargin`) followed by `inputs`.
 pub fn encode_call(selector: [u8; 4], lead: &[u64], inputs: &Inputs) -> Vec<u8> {
     let arrays = flatten(inputs);
-    let head_words = lead.len() + 2 + arrays.len();
-    let mut out = Vec::from(selector);
-    for v in lead {
-        push_i128(&mut out, *v as i128);
-    }
-    push_i128(&mut out, inputs.market.now as i128);
-    push_i128(&mut out, inputs.portfolio.cash);
-    let mut off = head_words * 32;
-    for a in &arrays {
-        push_i128(&mut out, off as i128);
-        off += 32 * (1 + a.len());
-    }
-    for a in &arrays {
-        push_i128(&mut out, a.len() as i128);
-        for v in a {
-            push_i128(&mut out, *v);
-        }
-    }
-    out
+    let mut args: Vec<Arg> = lead.iter().map(|v| Arg::Word(*v as i128)).collect();
+    args.push(Arg::Word(inputs.market.now as i128));
+    args.push(Arg::Word(inputs.portfolio.cash));
+    args.extend(arrays.iter().map(|a| Arg::Array(a)));
+    call_data(selector, &args)
 }
 
 /// Calldata of `accountMargin` for `inputs` (what the engine sends).
@@ -425,144 +556,464 @@ pub fn encode_scenario_pnl(underlying: u64, inputs: &Inputs) -> Vec<u8> {
     encode_call(crate::scenarioPnlCall::SELECTOR, &[underlying], inputs)
 }
 
+/// Calldata of `accountGreeks` for `inputs`; read the answer with [`GreeksOutput::decode`].
+pub fn encode_account_greeks(inputs: &Inputs) -> Vec<u8> {
+    encode_call(crate::accountGreeksCall::SELECTOR, &[], inputs)
+}
+
+/// Calldata of `markPrice`: one unit of the instrument `kind` (0 perp, 1 call,
+/// 2 put; strike WAD and expiry unix seconds, ignored for a perp) on
+/// `market` at `now`. Read the answer with [`decode_mark_price`].
+pub fn encode_mark_price(
+    now: u64,
+    market: &UnderlyingMarket,
+    kind: u8,
+    strike: i128,
+    expiry: u64,
+) -> Vec<u8> {
+    call_data(
+        crate::markPriceCall::SELECTOR,
+        &[
+            Arg::Word(now as i128),
+            Arg::Array(&market_words(market)),
+            Arg::Word(kind as i128),
+            Arg::Word(strike),
+            Arg::Word(expiry as i128),
+        ],
+    )
+}
+
+/// The price (WAD) `markPrice` returns; `None` when `data` is shorter than one
+/// word or the word does not fit i128 (trailing bytes are ignored, as by
+/// Solidity's decoder).
+pub fn decode_mark_price(data: &[u8]) -> Option<Wad> {
+    word_at(data, 0).and_then(word_i128)
+}
+
+/// The words of EWMA params, in `ewmaUpdate` order.
+fn ewma_params_words(p: &EwmaParams) -> [Wad; EWMA_PARAMS_WORDS] {
+    [
+        p.lambda,
+        p.lambda_interval_seconds as i128,
+        p.k,
+        p.horizon_seconds as i128,
+        p.range_min,
+        p.range_max,
+        p.max_fall_per_day,
+        p.apc_floor_share,
+    ]
+}
+
+/// The words of an EWMA state, in `ewmaUpdate` order.
+fn ewma_state_words(s: &EwmaState) -> [Wad; EWMA_STATE_WORDS] {
+    [
+        s.variance_per_second,
+        s.last_price,
+        s.last_update as i128,
+        s.scan_range,
+        s.peak_range,
+    ]
+}
+
+/// Calldata of `ewmaUpdate`: oracle `price` (WAD) at `now`; `initial_vol`
+/// (annualised WAD) seeds the state when `state.last_update == 0`. Read the
+/// answer with [`decode_ewma_state`].
+pub fn encode_ewma_update(
+    now: u64,
+    price: i128,
+    initial_vol: i128,
+    params: &EwmaParams,
+    state: &EwmaState,
+) -> Vec<u8> {
+    call_data(
+        crate::ewmaUpdateCall::SELECTOR,
+        &[
+            Arg::Word(now as i128),
+            Arg::Word(price),
+            Arg::Word(initial_vol),
+            Arg::Array(&ewma_params_words(params)),
+            Arg::Array(&ewma_state_words(state)),
+        ],
+    )
+}
+
+/// ABI encoding of `ewmaUpdate`'s return `(int256[] newState)`.
+pub fn encode_ewma_state(s: &EwmaState) -> Vec<u8> {
+    encode_words(&ewma_state_words(s))
+}
+
+/// How a record word is read: a WAD (fits i128), a u64, a u32, or a 0/1 flag.
+#[derive(Clone, Copy)]
+enum Ty {
+    Wad,
+    U64,
+    U32,
+    Flag,
+}
+
+/// One word of a record: the `field` code its error names, its type, and
+/// the offset added to the record's index in that error.
+type Spec = (u8, Ty, u8);
+
+const COLLATERAL: [Spec; COLLATERAL_WORDS] = [
+    (Field::CollateralAmount as u8, Ty::Wad, 0),
+    (Field::CollateralPrice as u8, Ty::Wad, 0),
+    (Field::CollateralImHaircut as u8, Ty::Wad, 0),
+    (Field::CollateralMmHaircut as u8, Ty::Wad, 0),
+];
+
+/// Position words; strike and expiry (the last two) are read for options only.
+const POSITION: [Spec; POSITION_WORDS] = [
+    (code::POSITION_UNDERLYING, Ty::U32, 0),
+    (code::POSITION_KIND, Ty::U64, 0),
+    (Field::PositionSize as u8, Ty::Wad, 0),
+    (Field::PositionEntryPrice as u8, Ty::Wad, 0),
+    (Field::OptionStrike as u8, Ty::Wad, 0),
+    (Field::OptionExpiry as u8, Ty::U64, 0),
+];
+
+const MARKET: [Spec; MARKET_WORDS] = [
+    (Field::Spot as u8, Ty::Wad, 0),
+    (Field::ScanRange as u8, Ty::Wad, 0),
+    (Field::OracleConfidence as u8, Ty::Wad, 0),
+    (Field::SmileAtmVol as u8, Ty::Wad, 0),
+    (Field::SmileSkew as u8, Ty::Wad, 0),
+    (Field::SmileCurvature as u8, Ty::Wad, 0),
+    (Field::SmileMinVol as u8, Ty::Wad, 0),
+    (Field::SmileMaxVol as u8, Ty::Wad, 0),
+];
+
+/// The params head without its two counts (nExtreme, nTiers).
+const PARAMS: [Spec; PARAMS_HEAD - 2] = [
+    (Field::GridK as u8, Ty::U32, 0),
+    (Field::VolDown as u8, Ty::Wad, 0),
+    (Field::VolUp as u8, Ty::Wad, 0),
+    (Field::VolUpPower as u8, Ty::Wad, 0),
+    (Field::ExtremeCover as u8, Ty::Wad, 0),
+    (Field::TimeRoll as u8, Ty::U64, 0),
+    (code::MM_MODE, Ty::Flag, 0),
+    (Field::MmFraction as u8, Ty::Wad, 0),
+    (Field::MaxOffsetCredit as u8, Ty::Wad, 0),
+    (Field::ShortOptionMin as u8, Ty::Wad, 0),
+    (code::ES_ENABLED, Ty::Flag, 0),
+    (Field::EsConfidence as u8, Ty::Wad, 0),
+    (Field::EsMinSamples as u8, Ty::U32, 0),
+    (Field::EsMultiplier as u8, Ty::Wad, 0),
+];
+
+const TIER: [Spec; 2] = [
+    (Field::ConcentrationThreshold as u8, Ty::Wad, 0),
+    (Field::ConcentrationMultiplier as u8, Ty::Wad, 0),
+];
+
+/// EWMA params; errors as keel-risk's `EwmaParams::validate` names them.
+const EWMA_PARAMS: [Spec; EWMA_PARAMS_WORDS] = [
+    (Field::EwmaLambda as u8, Ty::Wad, 0),
+    (Field::EwmaInterval as u8, Ty::U64, 0),
+    (Field::EwmaK as u8, Ty::Wad, 0),
+    (Field::EwmaHorizon as u8, Ty::U64, 0),
+    (Field::EwmaRangeBounds as u8, Ty::Wad, 0),
+    (Field::EwmaRangeBounds as u8, Ty::Wad, 1),
+    (Field::EwmaMaxFall as u8, Ty::Wad, 0),
+    (Field::EwmaApcShare as u8, Ty::Wad, 0),
+];
+
+/// EWMA state; lastPrice as `EwmaState::update` names it, lastUpdate `NOW` 1,
+/// scanRange / peakRange `ScanRange` 0 / 1.
+const EWMA_STATE: [Spec; EWMA_STATE_WORDS] = [
+    (Field::EwmaVariance as u8, Ty::Wad, 0),
+    (Field::OraclePrice as u8, Ty::Wad, 1),
+    (code::NOW, Ty::U64, 1),
+    (Field::ScanRange as u8, Ty::Wad, 0),
+    (Field::ScanRange as u8, Ty::Wad, 1),
+];
+
+/// An EWMA state from its 5 words ([`EWMA_STATE`] errors).
+fn ewma_state(s: &Words) -> Result<EwmaState, RiskCalcError> {
+    s.check(0, &EWMA_STATE, 0)?;
+    let mut v = [0; EWMA_STATE_WORDS];
+    s.fill(0, &mut v);
+    Ok(EwmaState {
+        variance_per_second: v[0],
+        last_price: v[1],
+        last_update: v[2] as u64,
+        scan_range: v[3],
+        peak_range: v[4],
+    })
+}
+
+/// Decodes `ewmaUpdate`'s answer; `None` unless it is one `int256[]` of 5
+/// words whose `lastUpdate` fits u64 and the rest i128.
+pub fn decode_ewma_state(data: &[u8]) -> Option<EwmaState> {
+    let s = Words::arg(data, 0).ok()?;
+    ewma_state(&s.exactly(EWMA_STATE_WORDS, 0).ok()?).ok()
+}
+
+/// The market at words `b..b + 8` of `m` (already checked against [`MARKET`]).
+fn market_at(m: &Words, b: usize) -> UnderlyingMarket {
+    let mut v = [0; MARKET_WORDS];
+    m.fill(b, &mut v);
+    UnderlyingMarket {
+        spot: v[0],
+        scan_range: v[1],
+        oracle_confidence: v[2],
+        smile: Smile {
+            atm_vol: v[3],
+            skew: v[4],
+            curvature: v[5],
+            min_vol: v[6],
+            max_vol: v[7],
+        },
+    }
+}
+
+/// Kind word `kind`: 0 perp (`None`), 1 call, 2 put; else
+/// `RiskInvalidInput(POSITION_KIND, index)`.
+fn option_kind(kind: i128, index: usize) -> Result<Option<OptionKind>, RiskCalcError> {
+    match kind {
+        0 => Ok(None),
+        1 => Ok(Some(OptionKind::Call)),
+        2 => Ok(Some(OptionKind::Put)),
+        _ => Err(invalid(code::POSITION_KIND, index as u64)),
+    }
+}
+
+/// Decoded `markPrice` arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkPriceArgs {
+    /// Valuation time (unix seconds).
+    pub now: u64,
+    /// The underlying's market (not yet validated).
+    pub market: UnderlyingMarket,
+    /// What to value (perp, or an option with its strike and expiry).
+    pub instrument: Instrument,
+}
+
+/// Decodes `markPrice(now, market, kind, strike, expiry)` (`args` = calldata
+/// after the selector). Shapes and word types only: `market` must have 8
+/// words ([`code::MARKETS_LENGTH`]); kind 0..2 ([`code::POSITION_KIND`],
+/// index 0); an option's strike must fit i128 ([`Field::OptionStrike`]) and
+/// its expiry u64 ([`Field::OptionExpiry`]); a perp's are not read.
+pub fn decode_mark_price_args(args: &[u8]) -> Result<MarkPriceArgs, RiskCalcError> {
+    let h = Words::head(args, 5)?;
+    h.check(0, &[(code::NOW, Ty::U64, 0)], 0)?;
+    let m = Words::arg(args, 1)?.exactly(MARKET_WORDS, code::MARKETS_LENGTH)?;
+    m.check(0, &MARKET, 0)?;
+    h.check(2, &[(code::POSITION_KIND, Ty::U64, 0)], 0)?;
+    let instrument = match option_kind(h.get(2), 0)? {
+        None => Instrument::Perp,
+        Some(kind) => {
+            h.check(3, &POSITION[4..], 0)?;
+            Instrument::Option {
+                kind,
+                strike: h.get(3),
+                expiry: h.get(4) as u64,
+            }
+        }
+    };
+    Ok(MarkPriceArgs {
+        now: h.get(0) as u64,
+        market: market_at(&m, 0),
+        instrument,
+    })
+}
+
+/// Decoded `ewmaUpdate` arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EwmaUpdateArgs {
+    /// Time of the oracle price (unix seconds).
+    pub now: u64,
+    /// Oracle price (WAD).
+    pub price: Wad,
+    /// Annualised vol (WAD) seeding a new state.
+    pub initial_vol: Wad,
+    /// EWMA parameters (not yet validated).
+    pub params: EwmaParams,
+    /// Current state (`last_update == 0`: none yet).
+    pub state: EwmaState,
+}
+
+/// Decodes `ewmaUpdate(now, price, initialVol, params, state)` (`args` =
+/// calldata after the selector). Shapes and word types only; a word that
+/// does not fit names: now [`code::NOW`] 0, price [`Field::OraclePrice`] 0,
+/// initialVol [`Field::EwmaVariance`] 0, a param its `Ewma*` field
+/// (rangeMax: [`Field::EwmaRangeBounds`] 1), in the state variance
+/// [`Field::EwmaVariance`] 0, lastPrice [`Field::OraclePrice`] 1, lastUpdate
+/// [`code::NOW`] 1, scanRange / peakRange [`Field::ScanRange`] 0 / 1.
+pub fn decode_ewma_update_args(args: &[u8]) -> Result<EwmaUpdateArgs, RiskCalcError> {
+    let h = Words::head(args, 5)?;
+    let head = [
+        (code::NOW, Ty::U64, 0),
+        (Field::OraclePrice as u8, Ty::Wad, 0),
+        (Field::EwmaVariance as u8, Ty::Wad, 0),
+    ];
+    h.check(0, &head, 0)?;
+    let p = Words::arg(args, 3)?.exactly(EWMA_PARAMS_WORDS, code::EWMA_PARAMS_LENGTH)?;
+    let s = Words::arg(args, 4)?.exactly(EWMA_STATE_WORDS, code::EWMA_STATE_LENGTH)?;
+    p.check(0, &EWMA_PARAMS, 0)?;
+    let state = ewma_state(&s)?;
+    let mut v = [0; 3 + EWMA_PARAMS_WORDS];
+    h.fill(0, &mut v[..3]);
+    p.fill(0, &mut v[3..]);
+    Ok(EwmaUpdateArgs {
+        now: v[0] as u64,
+        price: v[1],
+        initial_vol: v[2],
+        params: EwmaParams {
+            lambda: v[3],
+            lambda_interval_seconds: v[4] as u64,
+            k: v[5],
+            horizon_seconds: v[6] as u64,
+            range_min: v[7],
+            range_max: v[8],
+            max_fall_per_day: v[9],
+            apc_floor_share: v[10],
+        },
+        state,
+    })
+}
+
 /// Decodes the seven margin arguments starting at head word `first` of `args`
 /// (the calldata after the selector): now, cash, collaterals, positions,
 /// markets, params, history. Validation of values is left to keel-risk (its errors
 /// name the field); this checks only shapes and word types.
+///
+/// Every check comes before the first allocation, so an error exit has
+/// nothing to drop (drop code on each exit path cost ~1 KB of WASM).
 pub fn decode_inputs(args: &[u8], first: usize) -> Result<Inputs, RiskCalcError> {
-    let now = head_u64(args, first, code::NOW)?;
-    let cash = word_at(args, (first + 1) * 32)
-        .ok_or(invalid(code::CALLDATA, first as u64 + 1))
-        .and_then(|w| word_i128(w).ok_or(invalid(Field::Cash as u8, 0)))?;
+    let h = Words::head(args, first + 7)?;
+    let head = [(code::NOW, Ty::U64, 0), (Field::Cash as u8, Ty::Wad, 0)];
+    h.check(first, &head, 0)?;
     let col = Words::arg(args, first + 2)?;
     let pos = Words::arg(args, first + 3)?;
     let mkt = Words::arg(args, first + 4)?;
     let par = Words::arg(args, first + 5)?;
     let his = Words::arg(args, first + 6)?;
 
-    let n = col.records(COLLATERAL_WORDS, code::COLLATERALS_LENGTH)?;
-    let mut collaterals = Vec::with_capacity(n);
-    for i in 0..n {
-        let b = i * COLLATERAL_WORDS;
-        collaterals.push(Collateral {
-            amount: col.wad(b, Field::CollateralAmount, i)?,
-            price: col.wad(b + 1, Field::CollateralPrice, i)?,
-            im_haircut: col.wad(b + 2, Field::CollateralImHaircut, i)?,
-            mm_haircut: col.wad(b + 3, Field::CollateralMmHaircut, i)?,
-        });
+    let n_col = col.records(COLLATERAL_WORDS, code::COLLATERALS_LENGTH)?;
+    for i in 0..n_col {
+        col.check(i * COLLATERAL_WORDS, &COLLATERAL, i)?;
     }
-
-    let n = pos.records(POSITION_WORDS, code::POSITIONS_LENGTH)?;
-    let mut positions = Vec::with_capacity(n);
-    for i in 0..n {
+    let n_pos = pos.records(POSITION_WORDS, code::POSITIONS_LENGTH)?;
+    for i in 0..n_pos {
         let b = i * POSITION_WORDS;
-        let instrument = match pos.u64(b + 1, code::POSITION_KIND, i)? {
-            0 => Instrument::Perp,
-            k @ (1 | 2) => Instrument::Option {
-                kind: if k == 1 {
-                    OptionKind::Call
-                } else {
-                    OptionKind::Put
-                },
-                strike: pos.wad(b + 4, Field::OptionStrike, i)?,
-                expiry: pos.u64(b + 5, Field::OptionExpiry as u8, i)?,
-            },
-            _ => return Err(invalid(code::POSITION_KIND, i as u64)),
-        };
-        positions.push(Position {
-            underlying: pos.u32(b, code::POSITION_UNDERLYING, i)?,
-            instrument,
-            size: pos.wad(b + 2, Field::PositionSize, i)?,
-            entry_price: pos.wad(b + 3, Field::PositionEntryPrice, i)?,
-        });
+        pos.check(b, &POSITION[..4], i)?;
+        if option_kind(pos.get(b + 1), i)?.is_some() {
+            pos.check(b + 4, &POSITION[4..], i)?;
+        }
     }
-
-    let n = mkt.records(MARKET_WORDS, code::MARKETS_LENGTH)?;
-    let mut underlyings = Vec::with_capacity(n);
-    for i in 0..n {
-        let b = i * MARKET_WORDS;
-        underlyings.push(UnderlyingMarket {
-            spot: mkt.wad(b, Field::Spot, i)?,
-            scan_range: mkt.wad(b + 1, Field::ScanRange, i)?,
-            oracle_confidence: mkt.wad(b + 2, Field::OracleConfidence, i)?,
-            smile: Smile {
-                atm_vol: mkt.wad(b + 3, Field::SmileAtmVol, i)?,
-                skew: mkt.wad(b + 4, Field::SmileSkew, i)?,
-                curvature: mkt.wad(b + 5, Field::SmileCurvature, i)?,
-                min_vol: mkt.wad(b + 6, Field::SmileMinVol, i)?,
-                max_vol: mkt.wad(b + 7, Field::SmileMaxVol, i)?,
-            },
-        });
+    let n_mkt = mkt.records(MARKET_WORDS, code::MARKETS_LENGTH)?;
+    for i in 0..n_mkt {
+        mkt.check(i * MARKET_WORDS, &MARKET, i)?;
     }
+    his.check_list(0, his.len(), Field::History)?;
 
-    let history = (0..his.len())
-        .map(|i| his.wad(i, Field::History, i))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let short = invalid(code::PARAMS_LENGTH, par.len() as u64);
-    if par.len() < PARAMS_HEAD {
+    let len = par.len();
+    let short = invalid(code::PARAMS_LENGTH, len as u64);
+    if len < PARAMS_HEAD {
         return Err(short);
     }
-    let n_ext = par.u64(14, code::PARAMS_LENGTH, par.len())? as usize;
-    let n_tier = par.u64(15, code::PARAMS_LENGTH, par.len())? as usize;
+    // u32, so that `as usize` is exact on wasm32 too (a longer array cannot exist).
+    let counts = [(code::PARAMS_LENGTH, Ty::U32, 0); 2];
+    par.check(PARAMS_HEAD - 2, &counts, len)?;
+    let (n_ext, n_tier) = (par.get(14) as usize, par.get(15) as usize);
     let tiers_at = PARAMS_HEAD
         .checked_add(n_ext)
-        .filter(|v| *v <= par.len())
-        .ok_or(short.clone())?;
+        .filter(|v| *v <= len)
+        .ok_or(short)?;
     let corr_at = n_tier
         .checked_mul(2)
         .and_then(|t| t.checked_add(tiers_at))
-        .filter(|v| *v <= par.len())
+        .filter(|v| *v <= len)
         .ok_or(short)?;
-    let flag = |i: usize, field: u8| match par.u64(i, field, 0)? {
-        v @ (0 | 1) => Ok(v == 1),
-        _ => Err(invalid(field, 0)),
-    };
+    par.check(0, &PARAMS, 0)?;
+    par.check_list(PARAMS_HEAD, n_ext, Field::ExtremeMoves)?;
+    for i in 0..n_tier {
+        par.check(tiers_at + 2 * i, &TIER, i)?;
+    }
+    par.check_list(corr_at, len - corr_at, Field::Correlation)?;
+
+    // Everything is checked: build.
+    let collaterals = (0..n_col)
+        .map(|i| {
+            let mut v = [0; COLLATERAL_WORDS];
+            col.fill(i * COLLATERAL_WORDS, &mut v);
+            Collateral {
+                amount: v[0],
+                price: v[1],
+                im_haircut: v[2],
+                mm_haircut: v[3],
+            }
+        })
+        .collect();
+    let positions = (0..n_pos)
+        .map(|i| {
+            let mut v = [0; POSITION_WORDS];
+            pos.fill(i * POSITION_WORDS, &mut v);
+            Position {
+                underlying: v[0] as u32,
+                instrument: match v[1] {
+                    0 => Instrument::Perp,
+                    k => Instrument::Option {
+                        kind: if k == 1 {
+                            OptionKind::Call
+                        } else {
+                            OptionKind::Put
+                        },
+                        strike: v[4],
+                        expiry: v[5] as u64,
+                    },
+                },
+                size: v[2],
+                entry_price: v[3],
+            }
+        })
+        .collect();
+    let underlyings = (0..n_mkt)
+        .map(|i| market_at(&mkt, i * MARKET_WORDS))
+        .collect();
+    let mut v = [0; PARAMS_HEAD];
+    par.fill(0, &mut v);
     let params = RiskParams {
-        grid_k: par.u32(0, Field::GridK as u8, 0)?,
-        vol_down: par.wad(1, Field::VolDown, 0)?,
-        vol_up: par.wad(2, Field::VolUp, 0)?,
-        vol_up_power: par.wad(3, Field::VolUpPower, 0)?,
-        extreme_cover: par.wad(4, Field::ExtremeCover, 0)?,
-        time_roll_seconds: par.u64(5, Field::TimeRoll as u8, 0)?,
-        mm_mode: if flag(6, code::MM_MODE)? {
+        grid_k: v[0] as u32,
+        vol_down: v[1],
+        vol_up: v[2],
+        vol_up_power: v[3],
+        extreme_cover: v[4],
+        time_roll_seconds: v[5] as u64,
+        mm_mode: if v[6] == 1 {
             MaintenanceMode::ReducedGrid
         } else {
             MaintenanceMode::FractionOfIm
         },
-        mm_fraction: par.wad(7, Field::MmFraction, 0)?,
-        max_offset_credit: par.wad(8, Field::MaxOffsetCredit, 0)?,
-        short_option_min: par.wad(9, Field::ShortOptionMin, 0)?,
-        es_enabled: flag(10, code::ES_ENABLED)?,
-        es_confidence: par.wad(11, Field::EsConfidence, 0)?,
-        es_min_samples: par.u32(12, Field::EsMinSamples as u8, 0)?,
-        es_multiplier: par.wad(13, Field::EsMultiplier, 0)?,
-        extreme_moves: (0..n_ext)
-            .map(|i| par.wad(PARAMS_HEAD + i, Field::ExtremeMoves, i))
-            .collect::<Result<Vec<_>, _>>()?,
+        mm_fraction: v[7],
+        max_offset_credit: v[8],
+        short_option_min: v[9],
+        es_enabled: v[10] == 1,
+        es_confidence: v[11],
+        es_min_samples: v[12] as u32,
+        es_multiplier: v[13],
+        extreme_moves: par.list(PARAMS_HEAD, n_ext),
         concentration_tiers: (0..n_tier)
-            .map(|i| {
-                Ok::<_, RiskCalcError>(ConcentrationTier {
-                    threshold: par.wad(tiers_at + 2 * i, Field::ConcentrationThreshold, i)?,
-                    multiplier: par.wad(tiers_at + 2 * i + 1, Field::ConcentrationMultiplier, i)?,
-                })
+            .map(|i| tiers_at + 2 * i)
+            .map(|b| ConcentrationTier {
+                threshold: par.get(b),
+                multiplier: par.get(b + 1),
             })
-            .collect::<Result<Vec<_>, _>>()?,
-        correlation: (corr_at..par.len())
-            .map(|i| par.wad(i, Field::Correlation, i - corr_at))
-            .collect::<Result<Vec<_>, _>>()?,
+            .collect(),
+        correlation: par.list(corr_at, len - corr_at),
     };
 
     Ok(Inputs {
         portfolio: Portfolio {
             collaterals,
-            cash,
+            cash: h.get(first + 1),
             positions,
         },
         market: MarketData {
-            now,
+            now: h.get(first) as u64,
             underlyings,
-            history,
+            history: his.list(0, his.len()),
         },
         params,
     })
@@ -572,7 +1023,7 @@ pub fn decode_inputs(args: &[u8], first: usize) -> Result<Inputs, RiskCalcError>
 mod tests {
     use super::*;
     use crate::abi::{accountMarginCall, accountMarginReturn, scenarioPnlCall};
-    use crate::{dispatch, RiskInvalidInput};
+    use crate::{dispatch, Failure, RiskInvalidInput, RiskMathError};
     use alloy_primitives::{I256, U256};
     use alloy_sol_types::{SolCall, SolValue};
     use keel_risk::WAD;
@@ -767,15 +1218,65 @@ mod tests {
         assert_eq!(encode_words(&[]), (Vec::<I256>::new(),).abi_encode_params());
     }
 
+    /// The errors as stylus-sdk's `#[derive(SolidityError)]` encodes them.
+    #[derive(stylus_sdk::prelude::SolidityError)]
+    enum SdkError {
+        RiskInvalidInput(RiskInvalidInput),
+        RiskMathError(RiskMathError),
+    }
+
+    fn sdk_revert_data(e: RiskCalcError) -> Vec<u8> {
+        Vec::from(match e.get() {
+            Failure::RiskInvalidInput { field, index } => {
+                SdkError::RiskInvalidInput(RiskInvalidInput {
+                    field,
+                    index: U256::from(index),
+                })
+            }
+            Failure::RiskMathError { kind } => SdkError::RiskMathError(RiskMathError { kind }),
+        })
+    }
+
     #[test]
     fn revert_data_matches_solidity_error_encoding() {
         for e in [
-            invalid(code::CALLDATA, u64::MAX),
+            invalid(code::CALLDATA, 0xdead_beef),
+            invalid(code::EWMA_STATE_LENGTH, (1 << 48) - 1),
             invalid(0, 0),
+            invalid(255, 7),
+            risk_error(RiskError::Math(MathError::Overflow)),
             risk_error(RiskError::Math(MathError::Domain)),
+            RiskCalcError::math(255),
         ] {
-            assert_eq!(e.revert_data(), Vec::<u8>::from(e.clone()));
+            assert_eq!(e.revert_data(), sdk_revert_data(e), "{e:?}");
         }
+    }
+
+    #[test]
+    fn packed_errors_unpack_and_saturate() {
+        assert_eq!(
+            invalid(81, 5).get(),
+            Failure::RiskInvalidInput {
+                field: 81,
+                index: 5
+            }
+        );
+        assert_eq!(
+            invalid(255, u64::MAX).get(),
+            Failure::RiskInvalidInput {
+                field: 255,
+                index: (1 << 48) - 1
+            }
+        );
+        assert_eq!(
+            RiskCalcError::math(2).get(),
+            Failure::RiskMathError { kind: 2 }
+        );
+        assert_ne!(invalid(2, 0), RiskCalcError::math(2));
+        assert_eq!(
+            alloc::format!("{:?}", invalid(3, 4)),
+            "RiskInvalidInput { field: 3, index: 4 }"
+        );
     }
 
     #[test]
@@ -1004,7 +1505,7 @@ mod tests {
 
     #[test]
     fn risk_error_maps_every_variant() {
-        let math = |kind| RiskCalcError::RiskMathError(RiskMathError { kind });
+        let math = RiskCalcError::math;
         assert_eq!(risk_error(RiskError::Math(MathError::Overflow)), math(0));
         assert_eq!(
             risk_error(RiskError::Math(MathError::DivisionByZero)),
@@ -1073,15 +1574,11 @@ mod tests {
             ),
             (
                 RiskError::NonMonotonicTime { last: 2, now: 1 },
-                invalid(code::OTHER, 0),
+                invalid(code::NON_MONOTONIC_TIME, 2),
             ),
         ];
         for (e, want) in cases {
             assert_eq!(risk_error(e), want, "{e:?}");
         }
-        assert!(matches!(
-            invalid(1, 2),
-            RiskCalcError::RiskInvalidInput(RiskInvalidInput { field: 1, .. })
-        ));
     }
 }

@@ -1,11 +1,12 @@
-//! The shared account-margin vectors (contracts/risk/vectors/portfolios.json)
-//! through the calculator's full calldata path (encode -> dispatch -> decode),
-//! natively. The Foundry test test/risk/RiskCalc.t.sol checks the same vectors
-//! against the deployed WASM.
+//! The shared vectors (contracts/risk/vectors/portfolios.json and
+//! black76.json) through the calculator's full calldata path (encode ->
+//! dispatch -> decode), natively. The Foundry test test/risk/RiskCalc.t.sol
+//! checks the same vectors against the deployed WASM.
 
 use keel_risk::*;
 use keel_risk_calc::codec::{
-    decode_inputs, encode_account_margin, encode_scenario_pnl, encode_words, Inputs, MarginOutput,
+    decode_inputs, decode_mark_price, encode_account_greeks, encode_account_margin,
+    encode_mark_price, encode_scenario_pnl, encode_words, GreeksOutput, Inputs, MarginOutput,
 };
 use keel_risk_calc::dispatch;
 use serde_json::Value;
@@ -14,6 +15,7 @@ const PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../risk/vectors/portfolios.json"
 );
+const BLACK76: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../risk/vectors/black76.json");
 
 fn w(v: &Value) -> Wad {
     v.as_str()
@@ -140,5 +142,35 @@ fn dispatch_reproduces_portfolio_vectors_bit_for_bit() {
             let call = encode_scenario_pnl(k as u64, &i);
             assert_eq!(dispatch(&call), Ok(encode_words(&rep.pnl)), "{name} u{k}");
         }
+        let greeks = GreeksOutput::decode(&dispatch(&encode_account_greeks(&i)).unwrap());
+        assert_eq!(greeks, Some(GreeksOutput::from_report(&r)), "{name}");
+    }
+}
+
+/// markPrice with a flat smile at the vector's vol is keel-risk's Black-76
+/// price at t = years_from_seconds(expiry_seconds): the vector's `price`, exactly.
+#[test]
+fn mark_price_reproduces_black76_vectors_bit_for_bit() {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(BLACK76).unwrap()).unwrap();
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 80);
+    let now = 1_700_000_000;
+    for v in vectors {
+        let market = UnderlyingMarket {
+            spot: w(&v["forward_wad"]),
+            scan_range: 0,
+            oracle_confidence: 0,
+            smile: Smile::flat(w(&v["vol_wad"])),
+        };
+        let kind = if v["kind"] == "call" { 1 } else { 2 };
+        let call = encode_mark_price(
+            now,
+            &market,
+            kind,
+            w(&v["strike_wad"]),
+            now + u(&v["expiry_seconds"]),
+        );
+        let price = decode_mark_price(&dispatch(&call).unwrap());
+        assert_eq!(price, Some(w(&v["price"])), "{}", v["note"]);
     }
 }

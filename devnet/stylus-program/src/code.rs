@@ -166,7 +166,7 @@ pub fn init_code(code: &[u8]) -> Vec<u8> {
 }
 
 /// Copies every non-custom section verbatim.
-fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, ProgramError> {
+pub(crate) fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, ProgramError> {
     let mut out = wasm[..8].to_vec();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(malformed)?;

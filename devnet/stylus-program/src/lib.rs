@@ -10,9 +10,12 @@
 //!   sections stripped, brotli quality 11 / window 22, `EF F0 00 00` prefix.
 //! - [`decode`] goes back from deployed code (or raw WASM) to WASM.
 //! - [`init_code`] wraps deployed code in the 43-byte EVM prelude a CREATE needs.
+//! - [`snip_panics`] replaces Rust's panic/formatting machinery with traps
+//!   (stable Rust's stand-in for `panic_immediate_abort`), before `wasm-opt`.
 
 mod code;
 mod hooks;
+mod snip;
 mod validate;
 
 pub use code::{
@@ -20,6 +23,7 @@ pub use code::{
     PREFIX, WASM_SIZE_LIMIT,
 };
 pub use hooks::{hook_signature, HookSignature, ValType, VM_HOOKS};
+pub use snip::{is_panic_machinery, snip_panics};
 pub use validate::{validate, validate_structure, ValidationReport};
 
 /// Everything that can be wrong with a Stylus program.

@@ -16,6 +16,15 @@ use alloy_primitives::{Address, B256, U256};
 use stylus_sdk::stylus_core::*;
 use stylus_sdk::testing::TestVM;
 
+/// Address of the risk-calculator program in tests (served natively by
+/// `keel_risk_calc::dispatch`).
+pub const RISK_CALC: Address = Address::repeat_byte(0xCA);
+/// Address of the admin program in tests (delegatecalls run `router::admin_main`).
+pub const ADMIN: Address = Address::repeat_byte(0xAD);
+
+/// Address of the keeper program in tests (delegatecalls run `router::keeper_main`).
+pub const KEEPER: Address = Address::repeat_byte(0xEE);
+
 /// A simulated ERC-20.
 #[derive(Default, Clone)]
 pub struct Token {
@@ -254,6 +263,10 @@ impl Env {
         if let Some(r) = mocked {
             return r;
         }
+        if to == RISK_CALC {
+            // The real calculator program, run natively (same code as its WASM).
+            return keel_risk_calc::dispatch(data).map_err(|e| e.revert_data());
+        }
         let me = self.vm.contract_address();
         if let Some(r) = self.token_call(to, me, data) {
             return r;
@@ -358,13 +371,29 @@ unsafe impl UnsafeCallAccess for Env {
     }
     unsafe fn delegate_call_contract(
         &self,
-        _to: *const u8,
-        _data: *const u8,
-        _len: usize,
+        to: *const u8,
+        data: *const u8,
+        len: usize,
         _gas: u64,
         outs_len: &mut usize,
     ) -> u8 {
-        self.finish(Err(Vec::new()), outs_len)
+        let (to, data) = unsafe {
+            (
+                Address::from_slice(slice::from_raw_parts(to, 20)),
+                slice::from_raw_parts(data, len),
+            )
+        };
+        self.sim.borrow_mut().call_log.push((to, data.to_vec()));
+        // The admin program runs on this host's storage, as a DELEGATECALL does.
+        let vm = stylus_sdk::host::VM {
+            host: Box::new(self.clone()),
+        };
+        let r = match to {
+            ADMIN => keel_engine::router::admin_main(data.to_vec(), vm),
+            KEEPER => keel_engine::router::keeper_main(data.to_vec(), vm),
+            _ => Err(Vec::new()),
+        };
+        self.finish(r, outs_len)
     }
 }
 

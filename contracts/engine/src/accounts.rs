@@ -1,0 +1,590 @@
+//! The accounts program's entry points: the constructor, accounts and
+//! collateral, trades, margin views, dynamic margin, liquidation and expiry
+//! (methods of [`KeelEngine`]; routed by [`crate::router`]).
+use alloc::vec::Vec;
+use alloy_primitives::{Address, U256};
+use stylus_sdk::prelude::*;
+
+use crate::abi::Args;
+use crate::errors::{
+    self, unauthorized, EngineError, KeelDepositCapExceeded, KeelInsufficientBalance,
+    KeelInvalidAddress, KeelInvalidAmount, KeelInvalidExpiry, KeelPokeTooSoon, KeelSettlementPrice,
+};
+use crate::events::*;
+use crate::margin::calc_error;
+use crate::params::{self, check, field};
+use crate::{account_id, ld, ld64, st, KeelEngine};
+use keel_risk_calc::codec;
+
+/// Engine result.
+type R<T> = errors::Result<T>;
+
+impl KeelEngine {
+    /// Initialises roles, the settlement token (collateral id 0), the program
+    /// modules (the risk calculator this program static-calls for every margin
+    /// figure, and the admin program its fallback delegates to) and the default
+    /// risk and liquidation parameters. Runs once, at deploy (selector
+    /// `0x5585258d`, as StylusDeployer calls it).
+    ///
+    /// # Errors
+    /// `KeelAlreadyInitialized` on a second call; `KeelInvalidAddress` for a
+    /// zero owner, token, risk calculator, admin or keeper program;
+    /// `KeelParameterOutOfBounds` when the token reports more than 18 decimals;
+    /// `KeelOracleInvalid` when its `decimals()` cannot be read.
+    ///
+    /// # Events
+    /// `OwnershipTransferred(0, owner)`, `CollateralSet(0, ...)`.
+    pub fn constructor(
+        &mut self,
+        owner: Address,
+        settlement_token: Address,
+        sequencer_feed: Address,
+        risk_calc: Address,
+        admin: Address,
+        keeper: Address,
+    ) -> R<()> {
+        if !self.owner.get().is_zero() {
+            return Err(EngineError::AlreadyInitialized(
+                errors::KeelAlreadyInitialized {},
+            ));
+        }
+        if [owner, settlement_token, risk_calc, admin, keeper]
+            .iter()
+            .any(|a| a.is_zero())
+        {
+            return Err(EngineError::InvalidAddress(KeelInvalidAddress {}));
+        }
+        let dec = self.read_decimals(settlement_token)?;
+        self.owner.set(owner);
+        self.risk_admin.set(owner);
+        self.guardian.set(owner);
+        self.sequencer.set(sequencer_feed);
+        self.risk_calc.set(risk_calc);
+        self.admin_module.set(admin);
+        self.keeper_module.set(keeper);
+        self.sequencer_grace
+            .set(alloy_primitives::U32::from(3_600u32));
+        st(&mut self.loss_index, keel_risk::WAD);
+        {
+            let mut c = self.collaterals.setter(0);
+            c.token.set(settlement_token);
+            c.decimals.set(alloy_primitives::U8::from(dec));
+            c.cap.set(U256::MAX);
+        }
+        self.collateral_count.set(alloy_primitives::U8::from(1u8));
+        self.set_default_params();
+        self.vm().log(OwnershipTransferred {
+            previousOwner: Address::ZERO,
+            newOwner: owner,
+        });
+        self.emit_collateral(0);
+        Ok(())
+    }
+
+    /// The program modules: (risk calculator, admin program, keeper program).
+    pub fn modules(&self) -> (Address, Address, Address) {
+        (
+            self.risk_calc.get(),
+            self.admin_module.get(),
+            self.keeper_module.get(),
+        )
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// `owner << 96 | sub`.
+    pub fn account_id(&self, owner: Address, sub: u64) -> U256 {
+        account_id(owner, sub)
+    }
+
+    /// Deposits `amount` (token units) of collateral `id` from the caller into
+    /// `account` (anyone may fund any account). Credits what actually arrived;
+    /// the settlement token (id 0) credits cash. Works while new risk is paused.
+    ///
+    /// # Errors
+    /// `KeelInvalidAmount` (zero); `KeelUnknownEntry`; `KeelTokenCallFailed`;
+    /// `KeelDepositCapExceeded`.
+    ///
+    /// # Events
+    /// `Deposited`.
+    pub fn deposit(&mut self, account: U256, id: u8, amount: U256) -> R<()> {
+        if amount.is_zero() {
+            return Err(EngineError::InvalidAmount(KeelInvalidAmount {}));
+        }
+        self.collateral_exists(id)?;
+        let from = self.vm().msg_sender();
+        let token = self.collaterals.getter(id).token.get();
+        let got = self.pull(token, from, amount)?;
+        let (cap, total) = {
+            let c = self.collaterals.getter(id);
+            (c.cap.get(), c.total.get().saturating_add(got))
+        };
+        if total > cap {
+            return Err(EngineError::DepositCapExceeded(KeelDepositCapExceeded {
+                id,
+                cap,
+                total,
+            }));
+        }
+        self.collaterals.setter(id).total.set(total);
+        if id == 0 {
+            let w = self.token_to_wad(0, got)?;
+            self.add_cash(account, w)?;
+        } else {
+            let mut a = self.accounts.setter(account);
+            let bal = a.collateral.get(id).saturating_add(got);
+            a.collateral.setter(id).set(bal);
+            let m = a.collateral_mask.get().to::<u8>() | (1 << id);
+            a.collateral_mask.set(alloy_primitives::U8::from(m));
+        }
+        self.vm().log(Deposited {
+            account,
+            collateral: id,
+            from,
+            amount: got,
+        });
+        Ok(())
+    }
+
+    /// Withdraws `amount` (token units) of collateral `id` from `account` to its
+    /// owner (owner only). Settlement-token withdrawals may take cash negative
+    /// (a loan against collateral). Requires IM afterwards unless the account has
+    /// no positions and no debt.
+    ///
+    /// # Errors
+    /// `KeelUnauthorizedAccount`; `KeelInvalidAmount`; `KeelUnknownEntry`;
+    /// `KeelInsufficientBalance`; `KeelInsufficientMargin`; oracle errors;
+    /// `KeelTokenCallFailed`.
+    ///
+    /// # Events
+    /// `Withdrawn`.
+    pub fn withdraw(&mut self, account: U256, id: u8, amount: U256) -> R<()> {
+        self.only_account_owner(account)?;
+        if amount.is_zero() {
+            return Err(EngineError::InvalidAmount(KeelInvalidAmount {}));
+        }
+        self.collateral_exists(id)?;
+        if id == 0 {
+            let w = self.token_to_wad(0, amount)?;
+            self.add_cash(account, -w)?;
+        } else {
+            let mut a = self.accounts.setter(account);
+            let bal = a.collateral.get(id);
+            if bal < amount {
+                return Err(EngineError::InsufficientBalance(KeelInsufficientBalance {
+                    account,
+                    id,
+                    balance: bal,
+                    needed: amount,
+                }));
+            }
+            let left = bal - amount;
+            a.collateral.setter(id).set(left);
+            if left.is_zero() {
+                let m = a.collateral_mask.get().to::<u8>() & !(1 << id);
+                a.collateral_mask.set(alloy_primitives::U8::from(m));
+            }
+        }
+        let (token, total) = {
+            let c = self.collaterals.getter(id);
+            (c.token.get(), c.total.get().saturating_sub(amount))
+        };
+        self.collaterals.setter(id).total.set(total);
+        if self.position_count(account) > 0 || self.cash_of(account) < 0 {
+            self.require_im(account, None)?;
+        }
+        let to = self.vm().msg_sender();
+        self.push(token, to, amount)?;
+        self.vm().log(Withdrawn {
+            account,
+            collateral: id,
+            to,
+            amount,
+        });
+        Ok(())
+    }
+
+    /// Adds `amount` (token units) of the settlement token from the caller to the
+    /// insurance fund.
+    ///
+    /// # Errors
+    /// `KeelInvalidAmount`; `KeelTokenCallFailed`.
+    ///
+    /// # Events
+    /// `InsuranceFundChanged`.
+    pub fn fund_insurance(&mut self, amount: U256) -> R<()> {
+        if amount.is_zero() {
+            return Err(EngineError::InvalidAmount(KeelInvalidAmount {}));
+        }
+        let token = self.collaterals.getter(0).token.get();
+        let from = self.vm().msg_sender();
+        let got = self.pull(token, from, amount)?;
+        let w = self.token_to_wad(0, got)?;
+        let total = self.collaterals.getter(0).total.get().saturating_add(got);
+        self.collaterals.setter(0).total.set(total);
+        self.change_insurance(w)
+    }
+
+    /// Insurance fund balance (cash, WAD).
+    pub fn insurance_fund(&self) -> i128 {
+        ld(&self.insurance)
+    }
+
+    /// Socialised-loss index (WAD; 1e18 = no loss so far).
+    pub fn loss_index(&self) -> i128 {
+        ld(&self.loss_index)
+    }
+
+    /// Settlement cash of `account` (WAD, after the loss index).
+    pub fn cash_balance(&self, account: U256) -> i128 {
+        self.cash_of(account)
+    }
+
+    /// Collateral `id` balance of `account` (token units).
+    pub fn collateral_balance(&self, account: U256, id: u8) -> U256 {
+        self.accounts.getter(account).collateral.get(id)
+    }
+
+    /// Positions of `account`: instrument ids, signed sizes and perp entry prices (WAD).
+    pub fn positions(&self, account: U256) -> (Vec<u32>, Vec<i128>, Vec<i128>) {
+        let ids = self.position_list(account);
+        let mut sizes = Vec::with_capacity(ids.len());
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let (s, e) = self.position(account, *id);
+            sizes.push(s);
+            entries.push(e);
+        }
+        (ids, sizes, entries)
+    }
+
+    /// Liquidation flag time of `account` (0 = not flagged).
+    pub fn flagged_at(&self, account: U256) -> u64 {
+        ld64(&self.accounts.getter(account).flagged_at)
+    }
+
+    // ------------------------------------------------------------ trades
+
+    /// Reports a trade of `sizeDelta` (WAD, signed) of `instrument` at `price`
+    /// (WAD) for `account`, with a `fee` (cash, WAD, >= 0) credited to the
+    /// market's own account `accountId(market, 0)` (authorised markets only).
+    /// Perp PnL realises into cash on reduction; option premium moves through
+    /// cash. If the trade adds risk (grows or flips the position) new risk must
+    /// not be paused for the underlying and the account must hold IM afterwards.
+    /// Returns the cash change from PnL or premium.
+    ///
+    /// # Errors
+    /// `KeelUnauthorizedAccount` (not a market); `KeelUnknownEntry`;
+    /// `KeelParameterOutOfBounds` (size, price, fee); `KeelInvalidExpiry`
+    /// (expired option); `KeelNewRiskPaused`; `KeelCapacityExceeded(3, 16)`;
+    /// `KeelInsufficientMargin`; oracle errors.
+    ///
+    /// # Events
+    /// `TradeReported`.
+    pub fn report_trade(
+        &mut self,
+        account: U256,
+        instrument: u32,
+        size_delta: i128,
+        price: i128,
+        fee: i128,
+    ) -> R<i128> {
+        let market = self.vm().msg_sender();
+        if !self.markets.get(market) {
+            return Err(unauthorized(market));
+        }
+        self.instrument_exists(instrument)?;
+        let max = params::MAX_PRICE;
+        check(field::SIZE, size_delta, -max, max)?;
+        if size_delta == 0 {
+            return Err(errors::out_of_bounds(field::SIZE, 0, 1, max));
+        }
+        check(field::PRICE, price, 1, max)?;
+        check(field::FEE, fee, 0, max)?;
+        let (u, expiry) = {
+            let i = self.instruments.getter(instrument);
+            (i.underlying.get().to::<u8>(), ld64(&i.expiry))
+        };
+        if expiry != 0 && self.now() >= expiry {
+            return Err(EngineError::InvalidExpiry(KeelInvalidExpiry {
+                instrument,
+                expiry,
+            }));
+        }
+        let (old, _) = self.position(account, instrument);
+        let new = old.checked_add(size_delta).ok_or_else(errors::overflow)?;
+        let adds_risk = new.unsigned_abs() > old.unsigned_abs()
+            || (old != 0 && new != 0 && (old < 0) != (new < 0));
+        if adds_risk {
+            self.check_new_risk(u)?;
+        }
+        let pnl = self.apply_trade(account, instrument, size_delta, price)?;
+        if fee != 0 {
+            self.add_cash(account, -fee)?;
+            self.add_cash(account_id(market, 0), fee)?;
+        }
+        if adds_risk {
+            self.require_im(account, Some(u))?;
+        }
+        self.vm().log(TradeReported {
+            account,
+            instrument,
+            market,
+            sizeDelta: size_delta,
+            price,
+            fee,
+            realisedPnl: pnl,
+        });
+        Ok(pnl)
+    }
+
+    // ------------------------------------------------------------ margin views
+
+    /// Margin of `account`: (equity IM view, equity MM view, IM, MM), WAD.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn account_margin(&self, account: U256) -> R<(i128, i128, i128, i128)> {
+        let r = self.margin_of(account)?;
+        Ok((r.equity_im, r.equity_mm, r.im, r.mm))
+    }
+
+    /// Health = equity (MM view) - MM (WAD; negative = liquidatable).
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn health(&self, account: U256) -> R<i128> {
+        Ok(self.margin_of(account)?.health)
+    }
+
+    /// Whether `account` is below maintenance margin (equity MM view < MM).
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn is_liquidatable(&self, account: U256) -> R<bool> {
+        let r = self.margin_of(account)?;
+        Ok(r.equity_mm < r.mm)
+    }
+
+    /// The auditable worst case of `account` on `underlying`: the PnL of every
+    /// scenario (WAD, keel-risk's scenario order), the index of the worst one and
+    /// the scan loss. Empty when the account has no position on it.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn scenario_pnl(&self, account: U256, underlying: u8) -> R<(Vec<i128>, u32, i128)> {
+        let g = self.gather(account, None)?;
+        let Some(i) = g.map.iter().position(|u| *u == underlying) else {
+            return Ok((Vec::new(), 0, 0));
+        };
+        let r = self.margin_with(&g)?;
+        let out = self.calc(&codec::encode_scenario_pnl(i as u64, &g.inputs))?;
+        let pnl = Args(&out).i128_array(0).map_err(|_| calc_error(&[]))?;
+        let worst = r.worst_index.get(i).copied().unwrap_or(0);
+        Ok((pnl, worst, r.scan_loss.get(i).copied().unwrap_or(0)))
+    }
+
+    /// Greeks of `account` on `underlying`: (delta, gamma, vega), WAD.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn greeks(&self, account: U256, underlying: u8) -> R<(i128, i128, i128)> {
+        let g = self.gather(account, None)?;
+        let Some(i) = g.map.iter().position(|u| *u == underlying) else {
+            return Ok((0, 0, 0));
+        };
+        let out = self.calc(&codec::encode_account_greeks(&g.inputs))?;
+        let a = Args(&out);
+        let at = |k: usize| -> R<i128> {
+            let v = a.i128_array(k).map_err(|_| calc_error(&[]))?;
+            v.get(i).copied().ok_or_else(|| calc_error(&[]))
+        };
+        Ok((at(0)?, at(1)?, at(2)?))
+    }
+
+    // ------------------------------------------------------------ dynamic margin
+
+    /// Reads the spot oracle of `underlying` and updates its EWMA variance and
+    /// scan range (rises at once, falls at a bounded rate, floored); trips the
+    /// deviation guard when the price moved more than `maxDeviation` since the
+    /// last poke. Permissionless; at most once per `params::MIN_POKE_INTERVAL`.
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry`; `KeelPokeTooSoon`; `KeelSequencerUnavailable`;
+    /// `KeelOracleInvalid`; `KeelRiskError`.
+    ///
+    /// # Events
+    /// `Poked`.
+    pub fn poke(&mut self, underlying: u8) -> R<()> {
+        self.underlying_exists(underlying)?;
+        let now = self.now();
+        let next = self.next_poke(underlying);
+        if now < next {
+            return Err(EngineError::PokeTooSoon(KeelPokeTooSoon {
+                underlying,
+                nextAllowed: next,
+            }));
+        }
+        self.check_sequencer()?;
+        let price = self.spot(underlying)?;
+        let (state, tripped) = self.update_dynamics(underlying, price, now)?;
+        self.vm().log(Poked {
+            underlying,
+            price,
+            variancePerSecond: state.variance_per_second,
+            scanRange: state.scan_range,
+            deviation: tripped,
+        });
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ liquidation
+
+    /// Flags `account` (equity MM view < MM) for liquidation; the caller earns the
+    /// flag reward (cash from the account into `accountId(caller, 0)`).
+    ///
+    /// # Errors
+    /// `KeelInvalidAccountState` (healthy 0 / already flagged 2); oracle errors.
+    ///
+    /// # Events
+    /// `AccountFlagged`.
+    pub fn flag(&mut self, account: U256) -> R<()> {
+        self.flag_impl(account)
+    }
+
+    /// Clears the flag of a recovered account (equity MM view >= MM x (1 + buffer)).
+    ///
+    /// # Errors
+    /// `KeelInvalidAccountState` (not flagged 1 / still below the buffer 4).
+    ///
+    /// # Events
+    /// `FlagCleared`.
+    pub fn unflag(&mut self, account: U256) -> R<()> {
+        self.unflag_impl(account)
+    }
+
+    /// Takes `size` (WAD, same sign as the position, |size| <= |position|) of
+    /// `instrument` from flagged `account` into `liquidatorAccount` (owned by the
+    /// caller) at mark minus the auction discount (discount grows from flag time,
+    /// capped). Allowed while the account's MM-view equity is below
+    /// MM x (1 + buffer); the liquidator must hold IM afterwards; liquidated
+    /// notional per underlying per window is capped (scaled up with the scan range).
+    /// Returns the transfer price.
+    ///
+    /// # Errors
+    /// `KeelUnauthorizedAccount`; `KeelInvalidAccountState`; `KeelInvalidPosition`;
+    /// `KeelInvalidExpiry`; `KeelLiquidationCapExceeded`; `KeelInsufficientMargin`;
+    /// oracle errors.
+    ///
+    /// # Events
+    /// `Liquidated`, and `FlagCleared` when the account is back above the buffer.
+    pub fn liquidate(
+        &mut self,
+        account: U256,
+        liquidator_account: U256,
+        instrument: u32,
+        size: i128,
+    ) -> R<i128> {
+        self.liquidate_impl(account, liquidator_account, instrument, size)
+    }
+
+    /// Buys `amount` (token units) of collateral `id` from flagged `account` into
+    /// `liquidatorAccount` (owned by the caller), paying oracle price x (1 -
+    /// discount) in cash. Same state rules as `liquidate`. Returns the cash paid.
+    ///
+    /// # Errors
+    /// As `liquidate`, plus `KeelInsufficientBalance`.
+    ///
+    /// # Events
+    /// `CollateralLiquidated`, maybe `FlagCleared`.
+    pub fn liquidate_collateral(
+        &mut self,
+        account: U256,
+        liquidator_account: U256,
+        id: u8,
+        amount: U256,
+    ) -> R<i128> {
+        self.liquidate_collateral_impl(account, liquidator_account, id, amount)
+    }
+
+    /// Covers the negative cash of a bankrupt account (no positions, no non-
+    /// settlement collateral): first from the insurance fund, the rest by
+    /// lowering the loss index over all positive cash balances. Permissionless.
+    ///
+    /// # Errors
+    /// `KeelInvalidAccountState(3)` when the account is not bankrupt.
+    ///
+    /// # Events
+    /// `BadDebtSettled`, `InsuranceFundChanged`.
+    pub fn settle_bad_debt(&mut self, account: U256) -> R<()> {
+        self.settle_bad_debt_impl(account)
+    }
+
+    // ------------------------------------------------------------ expiry
+
+    /// Records the settlement price of (`underlying`, `expiry`) from the spot
+    /// feed's latest round, which must be updated at or after `expiry` (and be
+    /// fresh). Once only. Permissionless.
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry`; `KeelInvalidExpiry` (before expiry);
+    /// `KeelSettlementPrice(set = true)`; `KeelOracleInvalid` (reason 4 when the
+    /// round predates expiry).
+    ///
+    /// # Events
+    /// `SettlementPriceSet`.
+    pub fn record_settlement_price(&mut self, underlying: u8, expiry: u64) -> R<i128> {
+        self.underlying_exists(underlying)?;
+        if self.now() < expiry || expiry == 0 {
+            return Err(EngineError::InvalidExpiry(KeelInvalidExpiry {
+                instrument: u32::MAX,
+                expiry,
+            }));
+        }
+        let key = (U256::from(underlying) << 64) | U256::from(expiry);
+        if ld(&self.settlement_prices.getter(key)) != 0 {
+            return Err(EngineError::SettlementPrice(KeelSettlementPrice {
+                underlying,
+                expiry,
+                set: true,
+            }));
+        }
+        let (feed, dec, hb) = self.spot_feed(underlying);
+        let (price, round) = self.read_price(feed, dec, hb)?;
+        if round.updated_at < expiry {
+            return Err(EngineError::OracleInvalid(errors::KeelOracleInvalid {
+                feed,
+                reason: errors::oracle_reason::BEFORE_EXPIRY,
+                updatedAt: U256::from(round.updated_at),
+            }));
+        }
+        st(&mut self.settlement_prices.setter(key), price);
+        self.vm().log(SettlementPriceSet {
+            underlying,
+            expiry,
+            price,
+        });
+        Ok(price)
+    }
+
+    /// Settlement price of (`underlying`, `expiry`) (WAD; 0 = not recorded).
+    pub fn settlement_price(&self, underlying: u8, expiry: u64) -> i128 {
+        ld(&self
+            .settlement_prices
+            .getter((U256::from(underlying) << 64) | U256::from(expiry)))
+    }
+
+    /// Settles `account`'s expired option `instrument` into cash at the recorded
+    /// settlement price (payout = size x intrinsic, rounded down). Permissionless.
+    /// Returns the payout.
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry`; `KeelInvalidExpiry` (perp or not expired);
+    /// `KeelSettlementPrice(set = false)`; `KeelInvalidPosition` (no position).
+    ///
+    /// # Events
+    /// `PositionSettled`.
+    pub fn settle(&mut self, account: U256, instrument: u32) -> R<i128> {
+        self.settle_impl(account, instrument)
+    }
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test, console2} from "forge-std/Test.sol";
+import {Stylus} from "../stylus/Stylus.sol";
+import {MockERC20} from "../mocks/MockERC20.sol";
+import {MockAggregator} from "../mocks/MockAggregator.sol";
+import {IKeelEngine} from "../../contracts/solidity/IKeelEngine.sol";
+
+/// Smoke test of the four engine programs wired together under the bridge:
+/// constructor, admin forwarding (delegatecall), a trade with the IM check
+/// (static call into the risk calculator), and a keeper call (poke).
+contract EngineSmokeTest is Test {
+    function test_engine_programs_work_together() public {
+        vm.warp(1_767_225_600);
+        MockERC20 usdc = new MockERC20("USD Coin", "USDC", 6);
+        MockAggregator feed = new MockAggregator(8, "ETH / USD");
+        feed.push(3_000e8);
+        address calc = Stylus.deploy("target/stylus/keel_risk_calc.code");
+        address admin = Stylus.deploy("target/stylus/keel_engine_admin.code");
+        address keeper = Stylus.deploy("target/stylus/keel_engine_keeper.wasm");
+        IKeelEngine e = IKeelEngine(
+            Stylus.deploy(
+                "target/stylus/keel_engine.wasm", abi.encode(address(this), address(usdc), address(0), calc, admin, keeper)
+            )
+        );
+        assertEq(e.owner(), address(this));
+        (address c, address a, address k) = e.modules();
+        assertEq(c, calc);
+        assertEq(a, admin);
+        assertEq(k, keeper);
+        e.setMarket(address(this), true);
+        e.setUnderlying(0, address(feed), address(0), 3_600, 0.1e18, 600, 0.05e18);
+        e.listInstrument(0, 0, 0, 0);
+        usdc.mint(address(this), 10_000e6);
+        usdc.approve(address(e), 10_000e6);
+        uint256 acct = e.accountId(address(this), 1);
+        e.deposit(acct, 0, 10_000e6);
+        assertEq(e.cashBalance(acct), 10_000e18);
+        e.reportTrade(acct, 0, 1e18, 3_000e18, 0);
+        (int128 eqIm,, int128 im, int128 mm) = e.accountMargin(acct);
+        assertEq(eqIm, 10_000e18);
+        // 1 ETH perp at the default 50% scan range: IM = 1,500 (x scan), MM = 70%.
+        assertGt(im, 0);
+        assertEq(mm, im * 7 / 10 + (im * 7 % 10 == 0 ? int128(0) : int128(1)));
+        console2.log("IM of 1 ETH perp", im);
+        vm.expectRevert();
+        e.reportTrade(acct, 0, 100e18, 3_000e18, 0);
+        e.poke(0);
+        (,,,, int128 r,,) = e.underlying(0);
+        assertGt(r, 0);
+        assertFalse(e.isLiquidatable(acct));
+    }
+}
