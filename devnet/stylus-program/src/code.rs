@@ -182,7 +182,8 @@ pub(crate) fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, ProgramError
     Ok(out)
 }
 
-fn leb128(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as an unsigned LEB128.
+pub(crate) fn leb128(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;

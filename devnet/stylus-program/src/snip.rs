@@ -23,7 +23,8 @@
 //! Needs the `name` section (build with `strip = false` or `"debuginfo"`);
 //! without names nothing is snipped and the count says so.
 use crate::ProgramError;
-use wasmparser::{KnownCustom, Name, Parser, Payload};
+use crate::code::leb128;
+use wasmparser::{BinaryReader, CodeSectionReader, KnownCustom, Name, Parser, Payload};
 
 /// A function body that does nothing but trap: no locals, `unreachable`, `end`.
 const TRAP_BODY: [u8; 3] = [0x00, 0x00, 0x0b];
@@ -58,37 +59,6 @@ pub fn is_panic_machinery(name: &str) -> bool {
     PREFIXES.iter().any(|p| name.starts_with(p))
         || EXACT.contains(&name)
         || TRAITS.iter().any(|t| name.contains(t))
-}
-
-/// Reads an unsigned LEB128 at `*i`.
-fn leb(b: &[u8], i: &mut usize) -> Result<u64, ProgramError> {
-    let (mut v, mut shift) = (0u64, 0u32);
-    loop {
-        let byte = *b
-            .get(*i)
-            .ok_or_else(|| ProgramError::Malformed("truncated LEB128".into()))?;
-        *i += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Ok(v);
-        }
-        shift += 7;
-        if shift > 63 {
-            return Err(ProgramError::Malformed("LEB128 too long".into()));
-        }
-    }
-}
-
-fn put_leb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 /// Replaces the body of every function whose name [`is_panic_machinery`] with
@@ -127,49 +97,36 @@ pub fn snip_panics(wasm: &[u8]) -> Result<(Vec<u8>, usize), ProgramError> {
             _ => {}
         }
     }
-    if wasm.len() < 8 {
-        return Err(ProgramError::Malformed("no WASM header".into()));
-    }
     let mut out = wasm[..8].to_vec();
-    let mut i = 8;
     let mut count = 0;
-    while i < wasm.len() {
-        let start = i;
-        let id = wasm[i];
-        i += 1;
-        let size = leb(wasm, &mut i)? as usize;
-        let end = i
-            .checked_add(size)
-            .filter(|e| *e <= wasm.len())
-            .ok_or_else(|| ProgramError::Malformed("section past the end".into()))?;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(malformed)?;
+        let Some((id, range)) = payload.as_section() else {
+            continue;
+        };
+        let section = &wasm[range.clone()];
+        out.push(id);
         if id != 10 {
-            out.extend_from_slice(&wasm[start..end]);
-            i = end;
+            leb128(&mut out, section.len() as u64);
+            out.extend_from_slice(section);
             continue;
         }
-        let n = leb(wasm, &mut i)?;
-        let mut body = Vec::with_capacity(size);
-        put_leb(&mut body, n);
-        for k in 0..n {
-            let len = leb(wasm, &mut i)? as usize;
-            let f = wasm
-                .get(i..i + len)
-                .ok_or_else(|| ProgramError::Malformed("function body past the end".into()))?;
-            i += len;
+        let reader = CodeSectionReader::new(BinaryReader::new(section, range.start))
+            .map_err(malformed)?;
+        let mut body = Vec::with_capacity(section.len());
+        leb128(&mut body, reader.count() as u64);
+        for (k, f) in reader.into_iter().enumerate() {
+            let f = &wasm[f.map_err(malformed)?.range()];
             let f = if snip.contains(&(imported + k as u32)) {
                 count += 1;
                 &TRAP_BODY[..]
             } else {
                 f
             };
-            put_leb(&mut body, f.len() as u64);
+            leb128(&mut body, f.len() as u64);
             body.extend_from_slice(f);
         }
-        if i != end {
-            return Err(ProgramError::Malformed("code section size mismatch".into()));
-        }
-        out.push(10);
-        put_leb(&mut out, body.len() as u64);
+        leb128(&mut out, body.len() as u64);
         out.extend_from_slice(&body);
     }
     Ok((out, count))
