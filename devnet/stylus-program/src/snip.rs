@@ -22,8 +22,8 @@
 //!
 //! Needs the `name` section (build with `strip = false` or `"debuginfo"`);
 //! without names nothing is snipped and the count says so.
-use crate::ProgramError;
 use crate::code::leb128;
+use crate::ProgramError;
 use wasmparser::{BinaryReader, CodeSectionReader, KnownCustom, Name, Parser, Payload};
 
 /// A function body that does nothing but trap: no locals, `unreachable`, `end`.
@@ -111,8 +111,8 @@ pub fn snip_panics(wasm: &[u8]) -> Result<(Vec<u8>, usize), ProgramError> {
             out.extend_from_slice(section);
             continue;
         }
-        let reader = CodeSectionReader::new(BinaryReader::new(section, range.start))
-            .map_err(malformed)?;
+        let reader =
+            CodeSectionReader::new(BinaryReader::new(section, range.start)).map_err(malformed)?;
         let mut body = Vec::with_capacity(section.len());
         leb128(&mut body, reader.count() as u64);
         for (k, f) in reader.into_iter().enumerate() {
