@@ -63,7 +63,8 @@ macro_rules! keel_interface {
                 /// `poke` for `underlying` is rate-limited until `nextAllowed` (seconds).
                 error KeelPokeTooSoon(uint8 underlying, uint64 nextAllowed);
                 /// `account` is in a state (0 healthy, 1 not flagged, 2 already flagged, 3 not
-                /// bankrupt, 4 above the liquidation buffer, 5 below it) where the call is not allowed.
+                /// bankrupt, 4 above the liquidation buffer, 5 below it, 6 the liquidation step would lower
+                /// its health) where the call is not allowed.
                 error KeelInvalidAccountState(uint256 account, uint8 state);
                 /// Liquidating `notional` more of `underlying` in this window would exceed `cap`.
                 error KeelLiquidationCapExceeded(uint8 underlying, int256 notional, int256 cap);

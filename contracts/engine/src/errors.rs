@@ -177,6 +177,8 @@ pub mod state {
     pub const ABOVE_BUFFER: u8 = 4;
     /// The account is still below MM plus the buffer (cannot be unflagged).
     pub const BELOW_BUFFER: u8 = 5;
+    /// The liquidation step would leave the (solvent) account less healthy.
+    pub const HEALTH_WOULD_FALL: u8 = 6;
 }
 
 /// Oracle failure reasons used in [`KeelOracleInvalid`].

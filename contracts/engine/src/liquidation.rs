@@ -10,9 +10,14 @@
 //!
 //! Dutch auction: the discount is `min(start + rate x (now - flaggedAt), max)`,
 //! a fraction of spot per unit of size, so both perps and options move at a
-//! price that improves for the liquidator as time passes.
+//! price that improves for the liquidator as time passes. For a solvent
+//! account (MM-view equity >= 0) the discount paid is capped at the health the
+//! step releases, so a liquidation never leaves it less healthy than before;
+//! a step that releases none (taking a hedge) is refused. Insolvent accounts
+//! pay the full auction discount (the shortfall goes to the insurance fund).
 use alloy_primitives::U256;
-use keel_risk::{wmul, Rounding, WAD};
+use keel_risk::{mul_div, wmul, Rounding, WAD};
+use keel_risk_calc::codec::MarginOutput;
 use stylus_sdk::prelude::*;
 
 use crate::errors::{
@@ -59,7 +64,7 @@ impl KeelEngine {
 
     /// Checks a liquidation may proceed: caller owns `liquidator`, the two differ,
     /// the account is flagged and below MM x (1 + buffer).
-    fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<()> {
+    fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<MarginOutput> {
         let owner = crate::account_owner(liquidator);
         let sender = self.vm().msg_sender();
         if owner != sender || liquidator == account {
@@ -72,7 +77,42 @@ impl KeelEngine {
         if r.equity_mm >= self.target(r.mm)? {
             return Err(bad_state(account, state::ABOVE_BUFFER));
         }
-        Ok(())
+        Ok(r)
+    }
+
+    /// The discount actually paid by `account` to `liquidator` for a step
+    /// already booked at mark (no discount): the auction's `wanted` (cash,
+    /// WAD), capped for a solvent account (MM-view equity >= 0 before the
+    /// step) at the health the step released, so that no liquidation leaves a
+    /// solvent account less healthy than it was. Books the transfer.
+    ///
+    /// # Errors
+    /// `KeelInvalidAccountState(account, 6)` when the step releases no health
+    /// (e.g. taking the account's hedge): such a step is refused.
+    fn pay_discount(
+        &mut self,
+        account: U256,
+        liquidator: U256,
+        before: &MarginOutput,
+        wanted: i128,
+    ) -> Result<i128> {
+        let paid = if before.equity_mm >= 0 {
+            let released = self
+                .margin_of(account)?
+                .health
+                .saturating_sub(before.health);
+            if released <= 0 {
+                return Err(bad_state(account, state::HEALTH_WOULD_FALL));
+            }
+            wanted.min(released)
+        } else {
+            wanted
+        };
+        if paid > 0 {
+            self.add_cash(account, -paid)?;
+            self.add_cash(liquidator, paid)?;
+        }
+        Ok(paid)
     }
 
     /// After a liquidation step: the liquidator must hold IM; the flag clears
@@ -154,15 +194,9 @@ impl KeelEngine {
                 size: crate::errors::i256(size),
             }));
         }
-        self.check_liquidation(account, liquidator)?;
+        let before = self.check_liquidation(account, liquidator)?;
         let (mark, spot, u) = self.mark(instrument)?;
         let d = self.current_discount(account);
-        let shift = wmul(d, spot, Rounding::Up)?;
-        let price = if size > 0 {
-            (mark - shift).max(0)
-        } else {
-            mark + shift
-        };
         // Anti-cascade: notional liquidated per underlying per window.
         let notional = wmul(size.abs(), spot, Rounding::Up)?;
         let cap = self.liquidation_cap(u)?;
@@ -190,8 +224,17 @@ impl KeelEngine {
             st64(&mut c.liq_window, window);
             st(&mut c.liq_notional, total);
         }
-        self.apply_trade(account, instrument, -size, price)?;
-        self.apply_trade(liquidator, instrument, size, price)?;
+        // Book at mark, then move the auction discount (capped, see
+        // `pay_discount`) from the account to the liquidator in cash: the same
+        // as trading at mark -/+ discount, with the cap known exactly.
+        self.apply_trade(account, instrument, -size, mark)?;
+        self.apply_trade(liquidator, instrument, size, mark)?;
+        let wanted = wmul(wmul(d, spot, Rounding::Up)?, size.abs(), Rounding::Up)?
+            .min(wmul(mark, size.abs(), Rounding::Down)?.max(0));
+        let paid = self.pay_discount(account, liquidator, &before, wanted)?;
+        let shift = mul_div(paid, WAD, size.abs(), Rounding::Down)?;
+        let price = if size > 0 { mark - shift } else { mark + shift };
+        let d = mul_div(shift, WAD, spot, Rounding::Down)?;
         self.vm().log(Liquidated {
             account,
             liquidator,
@@ -226,7 +269,7 @@ impl KeelEngine {
                 needed: amount,
             }));
         }
-        self.check_liquidation(account, liquidator)?;
+        let before = self.check_liquidation(account, liquidator)?;
         let (feed, dec, hb) = {
             let c = self.collaterals.getter(id);
             (
@@ -237,11 +280,12 @@ impl KeelEngine {
         };
         let (price, _) = self.read_price(feed, dec, hb)?;
         let d = self.current_discount(account);
-        let unit = wmul(price, WAD - d, Rounding::Down)?;
-        let paid = wmul(self.token_to_wad(id, amount)?, unit, Rounding::Up)?;
+        let at_mark = wmul(self.token_to_wad(id, amount)?, price, Rounding::Up)?;
         self.move_collateral(account, liquidator, id, amount);
-        self.add_cash(liquidator, -paid)?;
-        self.add_cash(account, paid)?;
+        self.add_cash(liquidator, -at_mark)?;
+        self.add_cash(account, at_mark)?;
+        let wanted = wmul(at_mark, d, Rounding::Up)?.min(at_mark);
+        let paid = at_mark - self.pay_discount(account, liquidator, &before, wanted)?;
         self.vm().log(CollateralLiquidated {
             account,
             liquidator,
