@@ -72,7 +72,8 @@ interface IKeelEngine {
     function liquidateCollateral(uint256 account, uint256 liquidatorAccount, uint8 id, uint256 amount) external returns (int128 paid);
     function listInstrument(uint8 underlying, uint8 kind, int128 strike, uint64 expiry) external returns (uint32 id);
     function lossIndex() external view returns (int128 index);
-    function modules() external view returns (address riskCalc, address admin, address keeper);
+    function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
+    function modules() external view returns (address riskCalc, address admin, address keeper, address margin);
     function owner() external view returns (address);
     function paused() external view returns (bool);
     function pendingOwner() external view returns (address);

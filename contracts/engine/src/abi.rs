@@ -129,7 +129,7 @@ macro_rules! keel_interface {
                 event BadDebtSettled(uint256 indexed account, int128 deficit, int128 fromInsurance, int128 socialised, int128 lossIndex);
 
                 // ---- accounts program (keel_engine, the engine's address)
-                function modules() external view returns (address riskCalc, address admin, address keeper);
+                function modules() external view returns (address riskCalc, address admin, address keeper, address margin);
                 function accountId(address owner, uint64 sub) external pure returns (uint256 account);
                 function deposit(uint256 account, uint8 id, uint256 amount) external;
                 function withdraw(uint256 account, uint8 id, uint256 amount) external;
@@ -141,11 +141,16 @@ macro_rules! keel_interface {
                 function positions(uint256 account) external view returns (uint32[] instruments, int128[] sizes, int128[] entryPrices);
                 function flaggedAt(uint256 account) external view returns (uint64 time);
                 function reportTrade(uint256 account, uint32 instrument, int128 sizeDelta, int128 price, int128 fee) external returns (int128 cashChange);
+
+                // ---- margin program (keel_engine_margin, reached by delegatecall)
                 function accountMargin(uint256 account) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm);
                 function health(uint256 account) external view returns (int128 health);
                 function isLiquidatable(uint256 account) external view returns (bool liquidatable);
                 function scenarioPnl(uint256 account, uint8 underlying) external view returns (int128[] pnl, uint32 worstIndex, int128 scanLoss);
                 function greeks(uint256 account, uint8 underlying) external view returns (int128 delta, int128 gamma, int128 vega);
+                /// Every margin figure of `account` in one call, and whether its live deviation guard
+                /// blocks new risk on `newRiskUnderlying` (255 = no underlying: never blocked).
+                function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
 
                 // ---- keeper program (keel_engine_keeper, reached by delegatecall)
                 function poke(uint8 underlying) external;

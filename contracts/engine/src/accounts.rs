@@ -11,7 +11,7 @@ use crate::errors::{
     KeelInvalidAddress, KeelInvalidAmount, KeelInvalidExpiry, KeelPokeTooSoon, KeelSettlementPrice,
 };
 use crate::events::*;
-use crate::margin::calc_error;
+use crate::margin::{calc_error, Figures};
 use crate::params::{self, check, field};
 use crate::{account_id, ld, ld64, st, KeelEngine};
 use keel_risk_calc::codec;
@@ -28,7 +28,7 @@ impl KeelEngine {
     ///
     /// # Errors
     /// `KeelAlreadyInitialized` on a second call; `KeelInvalidAddress` for a
-    /// zero owner, token, risk calculator, admin or keeper program;
+    /// zero owner, token, risk calculator, admin, keeper or margin program;
     /// `KeelParameterOutOfBounds` when the token reports more than 18 decimals;
     /// `KeelOracleInvalid` when its `decimals()` cannot be read.
     ///
@@ -42,13 +42,14 @@ impl KeelEngine {
         risk_calc: Address,
         admin: Address,
         keeper: Address,
+        margin: Address,
     ) -> R<()> {
         if !self.owner.get().is_zero() {
             return Err(EngineError::AlreadyInitialized(
                 errors::KeelAlreadyInitialized {},
             ));
         }
-        if [owner, settlement_token, risk_calc, admin, keeper]
+        if [owner, settlement_token, risk_calc, admin, keeper, margin]
             .iter()
             .any(|a| a.is_zero())
         {
@@ -62,6 +63,7 @@ impl KeelEngine {
         self.risk_calc.set(risk_calc);
         self.admin_module.set(admin);
         self.keeper_module.set(keeper);
+        self.margin_module.set(margin);
         self.sequencer_grace
             .set(alloy_primitives::U32::from(3_600u32));
         st(&mut self.loss_index, keel_risk::WAD);
@@ -81,12 +83,14 @@ impl KeelEngine {
         Ok(())
     }
 
-    /// The program modules: (risk calculator, admin program, keeper program).
-    pub fn modules(&self) -> (Address, Address, Address) {
+    /// The program modules: (risk calculator, admin program, keeper program,
+    /// margin program).
+    pub fn modules(&self) -> (Address, Address, Address, Address) {
         (
             self.risk_calc.get(),
             self.admin_module.get(),
             self.keeper_module.get(),
+            self.margin_module.get(),
         )
     }
 
@@ -345,7 +349,7 @@ impl KeelEngine {
     /// # Errors
     /// Oracle errors; `KeelRiskError`.
     pub fn account_margin(&self, account: U256) -> R<(i128, i128, i128, i128)> {
-        let r = self.margin_of(account)?;
+        let r = self.figures_here(account, None)?;
         Ok((r.equity_im, r.equity_mm, r.im, r.mm))
     }
 
@@ -354,7 +358,7 @@ impl KeelEngine {
     /// # Errors
     /// Oracle errors; `KeelRiskError`.
     pub fn health(&self, account: U256) -> R<i128> {
-        Ok(self.margin_of(account)?.health)
+        Ok(self.figures_here(account, None)?.health)
     }
 
     /// Whether `account` is below maintenance margin (equity MM view < MM).
@@ -362,8 +366,21 @@ impl KeelEngine {
     /// # Errors
     /// Oracle errors; `KeelRiskError`.
     pub fn is_liquidatable(&self, account: U256) -> R<bool> {
-        let r = self.margin_of(account)?;
+        let r = self.figures_here(account, None)?;
         Ok(r.equity_mm < r.mm)
+    }
+
+    /// Every margin figure of `account`, and whether new risk on
+    /// `new_risk_underlying` is blocked by its live deviation guard (only when
+    /// the account trades it; [`crate::margin::NO_UNDERLYING`] = none). What
+    /// the accounts and keeper programs ask the margin program for.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn margin_figures(&self, account: U256, new_risk_underlying: u8) -> R<Figures> {
+        let new_risk = (new_risk_underlying != crate::margin::NO_UNDERLYING)
+            .then_some(new_risk_underlying);
+        self.figures_here(account, new_risk)
     }
 
     /// The auditable worst case of `account` on `underlying`: the PnL of every

@@ -148,6 +148,50 @@ impl EngineError {
     }
 }
 
+impl EngineError {
+    /// The error a margin-program call reverted with, decoded from its revert
+    /// data: the errors the margin path can raise (`KeelOracleInvalid`,
+    /// `KeelSequencerUnavailable`, `KeelInvalidAmount`, `KeelRiskError`) come
+    /// back as themselves; anything else (empty or foreign data, no code at
+    /// the module address) is `KeelRiskError(3, 0, 0)`, the calculator-failure
+    /// code. Inverse of [`Self::revert_data`] on those four (tested).
+    pub fn from_revert_data(d: &[u8]) -> EngineError {
+        let w = |i: usize| {
+            d.get(4 + 32 * i..4 + 32 * (i + 1))
+                .map(U256::from_be_slice)
+                .unwrap_or_default()
+        };
+        let small = |i: usize| w(i).saturating_to::<u8>();
+        let signed = |i: usize| alloy_primitives::I256::from_raw(w(i));
+        use alloy_sol_types::SolError;
+        match d.get(..4) {
+            Some(s) if s == KeelOracleInvalid::SELECTOR => {
+                EngineError::OracleInvalid(KeelOracleInvalid {
+                    feed: alloy_primitives::Address::from_word(w(0).into()),
+                    reason: small(1),
+                    updatedAt: w(2),
+                })
+            }
+            Some(s) if s == KeelSequencerUnavailable::SELECTOR => {
+                EngineError::SequencerUnavailable(KeelSequencerUnavailable { startedAt: w(0) })
+            }
+            Some(s) if s == KeelInvalidAmount::SELECTOR => {
+                EngineError::InvalidAmount(KeelInvalidAmount {})
+            }
+            Some(s) if s == KeelRiskError::SELECTOR => EngineError::Risk(KeelRiskError {
+                kind: small(0),
+                field: small(1),
+                value: signed(2),
+            }),
+            _ => EngineError::Risk(KeelRiskError {
+                kind: 3,
+                field: 0,
+                value: alloy_primitives::I256::ZERO,
+            }),
+        }
+    }
+}
+
 /// Engine result type.
 pub type Result<T> = core::result::Result<T, EngineError>;
 
@@ -259,6 +303,7 @@ pub(crate) fn overflow() -> EngineError {
 mod tests {
     use super::*;
     use alloy_primitives::{Address, I256};
+    use alloy_sol_types::SolError;
 
     fn every_variant() -> Vec<EngineError> {
         let u = U256::from(0xabcdefu64) << 100;
@@ -346,5 +391,54 @@ mod tests {
             let alloy: Vec<u8> = e.into();
             assert_eq!(hand, alloy);
         }
+    }
+
+    #[test]
+    fn from_revert_data_inverts_revert_data_for_the_margin_path_errors() {
+        let margin_path = |e: &EngineError| {
+            matches!(
+                e,
+                EngineError::OracleInvalid(_)
+                    | EngineError::SequencerUnavailable(_)
+                    | EngineError::InvalidAmount(_)
+                    | EngineError::Risk(_)
+            )
+        };
+        let mut seen = 0;
+        for e in every_variant() {
+            let data = e.revert_data();
+            let back = EngineError::from_revert_data(&data).revert_data();
+            if margin_path(&e) {
+                assert_eq!(back, data);
+                seen += 1;
+            } else {
+                assert_eq!(back, calc_failure().revert_data(), "{e:?}");
+            }
+        }
+        assert_eq!(seen, 4);
+    }
+
+    fn calc_failure() -> EngineError {
+        EngineError::Risk(KeelRiskError {
+            kind: 3,
+            field: 0,
+            value: I256::ZERO,
+        })
+    }
+
+    #[test]
+    fn from_revert_data_errors_with_the_calculator_failure_on_foreign_data() {
+        for d in [&[][..], &[1, 2, 3][..], &[0xde, 0xad, 0xbe, 0xef, 0][..]] {
+            assert_eq!(
+                EngineError::from_revert_data(d).revert_data(),
+                calc_failure().revert_data()
+            );
+        }
+        // A truncated known error decodes with zero words rather than panicking.
+        let short = &KeelSequencerUnavailable::SELECTOR[..];
+        assert!(matches!(
+            EngineError::from_revert_data(short),
+            EngineError::SequencerUnavailable(KeelSequencerUnavailable { startedAt }) if startedAt.is_zero()
+        ));
     }
 }

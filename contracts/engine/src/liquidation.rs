@@ -17,7 +17,7 @@
 //! pay the full auction discount (the shortfall goes to the insurance fund).
 use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding, WAD};
-use keel_risk_calc::codec::MarginOutput;
+use crate::margin::Figures;
 use stylus_sdk::prelude::*;
 
 use crate::errors::{
@@ -64,7 +64,7 @@ impl KeelEngine {
 
     /// Checks a liquidation may proceed: caller owns `liquidator`, the two differ,
     /// the account is flagged and below MM x (1 + buffer).
-    fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<MarginOutput> {
+    fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<Figures> {
         let owner = crate::account_owner(liquidator);
         let sender = self.vm().msg_sender();
         if owner != sender || liquidator == account {
@@ -93,7 +93,7 @@ impl KeelEngine {
         &mut self,
         account: U256,
         liquidator: U256,
-        before: &MarginOutput,
+        before: &Figures,
         wanted: i128,
     ) -> Result<i128> {
         let paid = if before.equity_mm >= 0 {

@@ -23,11 +23,15 @@ use keel_risk::{
     wdiv, wmul, OptionKind, Rounding, Smile, WAD,
 };
 use keel_risk_calc::codec::{self, Inputs, MarginOutput};
-use stylus_sdk::{call::static_call, prelude::*};
+use stylus_sdk::{
+    call::{static_call, RawCall},
+    prelude::*,
+};
 
 use crate::errors::{
     EngineError, KeelInsufficientMargin, KeelNewRiskPaused, KeelRiskError, Result,
 };
+use crate::abi::Args;
 use crate::{ld, ld64, lda, st, st64, sta, KeelEngine};
 
 /// An account's inputs to the calculator and the engine underlying id of each
@@ -38,6 +42,29 @@ pub struct Gathered {
     /// `map[i]` = engine underlying id of the inputs' underlying `i`.
     pub map: Vec<u8>,
     /// The live deviation guard of the underlying named as `new_risk` is tripped.
+    pub blocked: bool,
+}
+
+/// `newRiskUnderlying` of `marginFigures` meaning "no new risk": never blocked.
+pub const NO_UNDERLYING: u8 = 255;
+
+/// The margin figures every decision of the engine uses (WAD), as the
+/// calculator reports them, and whether new risk on the underlying named in
+/// the request is blocked by its live deviation guard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Figures {
+    /// Equity with IM haircuts.
+    pub equity_im: i128,
+    /// Equity with MM haircuts.
+    pub equity_mm: i128,
+    /// Initial margin.
+    pub im: i128,
+    /// Maintenance margin.
+    pub mm: i128,
+    /// `equity_mm - mm` (negative: liquidatable).
+    pub health: i128,
+    /// New risk on the requested underlying is paused (deviation guard tripped
+    /// and the account trades it).
     pub blocked: bool,
 }
 
@@ -347,13 +374,66 @@ impl KeelEngine {
         })
     }
 
-    /// Margin of `account` (equity views, IM, MM, health, per-underlying scan
-    /// loss and worst scenario), computed by the risk calculator.
+    /// The margin figures of `account`, from the margin program (see
+    /// [`Self::figures`]). The single place where the accounts and keeper
+    /// programs learn an account's margin.
     ///
     /// # Errors
     /// Oracle/sequencer errors for every feed the account needs; `KeelRiskError`.
-    pub(crate) fn margin_of(&self, account: U256) -> Result<MarginOutput> {
-        self.margin_with(&self.gather(account, None)?)
+    pub(crate) fn margin_of(&self, account: U256) -> Result<Figures> {
+        self.figures(account, None)
+    }
+
+    /// The margin figures of `account` and the new-risk block of `new_risk`,
+    /// computed by the margin program (`keel_engine_margin`) run by
+    /// `delegatecall` on this storage: `marginFigures(account, new_risk or
+    /// 255)`. Why a call: gathering an account's inputs (positions, oracles,
+    /// parameters) and the calculator codec are the bulk of the margin code,
+    /// and only the margin program has room for it (24,576-byte limit).
+    /// Pending storage writes are flushed first (the SDK's `delegate_call`
+    /// rule), so the figures are those of the state just written.
+    ///
+    /// # Errors
+    /// The margin program's error, decoded ([`EngineError::from_revert_data`]).
+    pub(crate) fn figures(&self, account: U256, new_risk: Option<u8>) -> Result<Figures> {
+        use alloy_sol_types::SolCall;
+        let mut data = Vec::with_capacity(68);
+        data.extend_from_slice(&crate::abi::IKeelEngine::marginFiguresCall::SELECTOR);
+        data.extend_from_slice(&account.to_be_bytes::<32>());
+        data.extend_from_slice(&U256::from(new_risk.unwrap_or(NO_UNDERLYING)).to_be_bytes::<32>());
+        let vm = self.vm();
+        vm.flush_cache(true);
+        // SAFETY: the margin module is set once by the constructor and is the
+        // engine's own program over this storage layout; it only reads.
+        let out = unsafe { RawCall::new_delegate(vm).call(self.margin_module.get(), &data) }
+            .map_err(|d| EngineError::from_revert_data(&d))?;
+        let a = Args(&out);
+        let w = |i: usize| a.i128(i).map_err(|_| calc_error(&[]));
+        Ok(Figures {
+            equity_im: w(0)?,
+            equity_mm: w(1)?,
+            im: w(2)?,
+            mm: w(3)?,
+            health: w(4)?,
+            blocked: a.bool(5).map_err(|_| calc_error(&[]))?,
+        })
+    }
+
+    /// [`Self::figures`] computed here: what the margin program answers.
+    ///
+    /// # Errors
+    /// Oracle/sequencer errors for every feed the account needs; `KeelRiskError`.
+    pub(crate) fn figures_here(&self, account: U256, new_risk: Option<u8>) -> Result<Figures> {
+        let g = self.gather(account, new_risk)?;
+        let r = self.margin_with(&g)?;
+        Ok(Figures {
+            equity_im: r.equity_im,
+            equity_mm: r.equity_mm,
+            im: r.im,
+            mm: r.mm,
+            health: r.health,
+            blocked: g.blocked,
+        })
     }
 
     /// The calculator's margin for gathered inputs.
@@ -479,13 +559,12 @@ impl KeelEngine {
     /// `KeelInsufficientMargin(account, equity, requirement)`; `KeelNewRiskPaused`;
     /// oracle errors; `KeelRiskError`.
     pub(crate) fn require_im(&self, account: U256, new_risk: Option<u8>) -> Result<()> {
-        let g = self.gather(account, new_risk)?;
-        if g.blocked {
+        let r = self.figures(account, new_risk)?;
+        if r.blocked {
             return Err(EngineError::NewRiskPaused(KeelNewRiskPaused {
-                underlying: new_risk.unwrap_or(255),
+                underlying: new_risk.unwrap_or(NO_UNDERLYING),
             }));
         }
-        let r = self.margin_with(&g)?;
         if r.equity_im < r.im {
             return Err(EngineError::InsufficientMargin(KeelInsufficientMargin {
                 account,

@@ -1,15 +1,19 @@
-//! Selector routing of the two engine programs, and their entry points.
+//! Selector routing of the engine's programs, and their entry points.
 //!
 //! - `keel_engine` (the *accounts* program, the address integrators call):
-//!   [`accounts`] routes the constructor, accounts, collateral, trades and
-//!   margin views; every other selector is forwarded by `delegatecall` (so it
-//!   runs on the engine's storage with the caller's `msg.sender`) to
+//!   [`accounts`] routes the constructor, accounts, collateral and trades;
+//!   every other selector is forwarded by `delegatecall` (so it runs on the
+//!   engine's storage with the caller's `msg.sender`) to
+//! - `keel_engine_margin` (crate `contracts/engine-margin`): [`margin`]
+//!   routes the margin views and `marginFigures` ([`MARGIN_SELECTORS`]),
+//!   which the accounts and keeper programs also call themselves, by
+//!   `delegatecall`, for every margin decision;
 //! - `keel_engine_keeper` (crate `contracts/engine-keeper`): [`keeper`]
-//!   routes `poke`, liquidation, bad debt and expiry ([`KEEPER_SELECTORS`]), or
+//!   routes `poke`, liquidation, bad debt and expiry ([`KEEPER_SELECTORS`]);
 //! - `keel_engine_admin` (crate `contracts/engine-admin`): [`admin`] routes
 //!   roles, registries and parameters (every other selector).
 //!
-//! Both routers answer `None` for a selector they do not serve; the
+//! Every router answers `None` for a selector it does not serve; the
 //! interface they implement together is `IKeelEngine` ([`crate::abi`]), and
 //! `tests/abi.rs` checks that every function of it is routed by exactly one
 //! program with the argument and result types it declares.
@@ -46,10 +50,11 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                 a.address(3)?,
                 a.address(4)?,
                 a.address(5)?,
+                a.address(6)?,
             ))?,
             I::modulesCall::SELECTOR => {
-                let (c, m, k) = e.modules();
-                Out::new(3).a(c).a(m).a(k).done()
+                let (c, m, k, g) = e.modules();
+                Out::new(4).a(c).a(m).a(k).a(g).done()
             }
             I::accountIdCall::SELECTOR => {
                 Out::new(1).u(e.account_id(a.address(0)?, a.u64(1)?)).done()
@@ -75,6 +80,29 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
             I::reportTradeCall::SELECTOR => {
                 one_i(e.report_trade(a.u256(0)?, a.u32(1)?, a.i128(2)?, a.i128(3)?, a.i128(4)?)?)
             }
+            _ => return Ok(None),
+        }))
+    })()
+    .transpose()
+}
+
+/// Selectors of the margin program (forwarded by the accounts program).
+pub const MARGIN_SELECTORS: [[u8; 4]; 6] = [
+    I::accountMarginCall::SELECTOR,
+    I::healthCall::SELECTOR,
+    I::isLiquidatableCall::SELECTOR,
+    I::scenarioPnlCall::SELECTOR,
+    I::greeksCall::SELECTOR,
+    I::marginFiguresCall::SELECTOR,
+];
+
+/// Routes `input` to the margin program's methods (margin views and
+/// `marginFigures`, which the other programs call); `None` for other selectors.
+pub fn margin(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
+    let (sel, rest) = input.split_first_chunk::<4>()?;
+    let a = Args(rest);
+    (|| -> Result<Option<Vec<u8>>> {
+        Ok(Some(match *sel {
             I::accountMarginCall::SELECTOR => {
                 let (ei, em, im, mm) = e.account_margin(a.u256(0)?)?;
                 Out::new(4).i(ei).i(em).i(im).i(mm).done()
@@ -92,6 +120,17 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
             I::greeksCall::SELECTOR => {
                 let (d, g, v) = e.greeks(a.u256(0)?, a.u8(1)?)?;
                 Out::new(3).i(d).i(g).i(v).done()
+            }
+            I::marginFiguresCall::SELECTOR => {
+                let f = e.margin_figures(a.u256(0)?, a.u8(1)?)?;
+                Out::new(6)
+                    .i(f.equity_im)
+                    .i(f.equity_mm)
+                    .i(f.im)
+                    .i(f.mm)
+                    .i(f.health)
+                    .n(f.blocked as u64)
+                    .done()
             }
             _ => return Ok(None),
         }))
@@ -282,11 +321,11 @@ pub fn accounts_main(input: Vec<u8>, host: VM) -> ArbResult {
     if let Some(r) = accounts(&mut e, &input) {
         return r.map_err(|err| err.revert_data());
     }
-    let keeper = input
-        .first_chunk::<4>()
-        .is_some_and(|s| KEEPER_SELECTORS.contains(s));
-    let module = if keeper {
+    let sel = input.first_chunk::<4>();
+    let module = if sel.is_some_and(|s| KEEPER_SELECTORS.contains(s)) {
         e.keeper_module.get()
+    } else if sel.is_some_and(|s| MARGIN_SELECTORS.contains(s)) {
+        e.margin_module.get()
     } else {
         e.admin_module.get()
     };
@@ -312,6 +351,12 @@ pub fn admin_main(input: Vec<u8>, host: VM) -> ArbResult {
 /// selector, or value sent, reverts with empty data.
 pub fn keeper_main(input: Vec<u8>, host: VM) -> ArbResult {
     module_main(keeper, input, host)
+}
+
+/// The margin program (`keel_engine_margin`): routes [`margin`]; any other
+/// selector, or value sent, reverts with empty data.
+pub fn margin_main(input: Vec<u8>, host: VM) -> ArbResult {
+    module_main(margin, input, host)
 }
 
 /// A module program's entry: the engine's storage, no value, one router.

@@ -204,6 +204,9 @@ pub struct KeelEngine {
     pub(crate) admin_module: StorageAddress,
     /// The keeper program (`keel_engine_keeper`) the fallback delegates keeper selectors to.
     pub(crate) keeper_module: StorageAddress,
+    /// The margin program (`keel_engine_margin`): margin views, and every
+    /// margin figure the other programs need (by `delegatecall`).
+    pub(crate) margin_module: StorageAddress,
 }
 
 // SAFETY: `KeelEngine` is the whole contract storage, rooted at slot 0 (what

@@ -1,5 +1,5 @@
 //! The engine's ABI: the checked-in Solidity interface equals the one generated
-//! from `abi.rs`, every function of it is routed by exactly one of the three programs, and
+//! from `abi.rs`, every function of it is routed by exactly one of the four engine programs, and
 //! the hand-written codec agrees with alloy's encoder and decoder.
 //!
 //! Regenerate the interface with
@@ -40,18 +40,21 @@ fn every_function_is_routed_by_exactly_one_program() {
             router::accounts(&mut e, &sel).is_some(),
             router::keeper(&mut e, &sel).is_some(),
             router::admin(&mut e, &sel).is_some(),
+            router::margin(&mut e, &sel).is_some(),
         ];
         assert_eq!(
             by.iter().filter(|b| **b).count(),
             1,
-            "{} routed by [accounts, keeper, admin] = {by:?}",
+            "{} routed by [accounts, keeper, admin, margin] = {by:?}",
             f.signature()
         );
-        // The accounts program forwards exactly the keeper's selectors to it.
+        // The accounts program forwards exactly the keeper's and the margin
+        // program's selectors to them.
         assert_eq!(by[1], router::KEEPER_SELECTORS.contains(&f.selector().0));
+        assert_eq!(by[3], router::MARGIN_SELECTORS.contains(&f.selector().0));
         n += 1;
     }
-    assert_eq!(n, 52);
+    assert_eq!(n, 53);
 }
 
 #[test]
@@ -61,6 +64,7 @@ fn unknown_selector_is_not_routed_and_short_calldata_is_not_a_call() {
     assert!(router::accounts(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::admin(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::keeper(&mut e, &[1, 2, 3, 4]).is_none());
+    assert!(router::margin(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::accounts(&mut e, &[1, 2]).is_none());
 }
 

@@ -72,6 +72,7 @@ impl T {
             common::RISK_CALC,
             common::ADMIN,
             common::KEEPER,
+            common::MARGIN,
         )
         .unwrap();
         e.set_market(a(MARKET), true).unwrap();
@@ -190,22 +191,30 @@ fn constructor_reverts_when_called_twice_or_zero() {
     let mut t = T::new();
     err!(
         t,
-        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1)),
+        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1), a(1)),
         EngineError::AlreadyInitialized(_)
     );
     let env = Env::new();
     let mut e = KeelEngine::from(&env);
     err!(
         t,
-        e.constructor(Address::ZERO, a(USDC), Address::ZERO, a(1), a(1), a(1)),
+        e.constructor(Address::ZERO, a(USDC), Address::ZERO, a(1), a(1), a(1), a(1)),
         EngineError::InvalidAddress(_)
     );
-    for m in 0..3 {
-        let mut mods = [a(1); 3];
+    for m in 0..4 {
+        let mut mods = [a(1); 4];
         mods[m] = Address::ZERO;
         err!(
             t,
-            e.constructor(a(OWNER), a(USDC), Address::ZERO, mods[0], mods[1], mods[2]),
+            e.constructor(
+                a(OWNER),
+                a(USDC),
+                Address::ZERO,
+                mods[0],
+                mods[1],
+                mods[2],
+                mods[3]
+            ),
             EngineError::InvalidAddress(_)
         );
     }

@@ -25,6 +25,9 @@ pub const ADMIN: Address = Address::repeat_byte(0xAD);
 /// Address of the keeper program in tests (delegatecalls run `router::keeper_main`).
 pub const KEEPER: Address = Address::repeat_byte(0xEE);
 
+/// Address of the margin program in tests (delegatecalls run `router::margin_main`).
+pub const MARGIN: Address = Address::repeat_byte(0x3A);
+
 /// A simulated ERC-20.
 #[derive(Default, Clone)]
 pub struct Token {
@@ -391,6 +394,7 @@ unsafe impl UnsafeCallAccess for Env {
         let r = match to {
             ADMIN => keel_engine::router::admin_main(data.to_vec(), vm),
             KEEPER => keel_engine::router::keeper_main(data.to_vec(), vm),
+            MARGIN => keel_engine::router::margin_main(data.to_vec(), vm),
             _ => Err(Vec::new()),
         };
         self.finish(r, outs_len)

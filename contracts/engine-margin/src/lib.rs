@@ -1,0 +1,31 @@
+//! `keel_engine_margin`: the Keel engine's margin program.
+//!
+//! Everything that turns an account's storage into margin: gathering its
+//! positions, collateral at oracle prices, cash, the market data of each
+//! underlying it trades and the risk parameters, and having the
+//! `keel_risk_calc` program compute them, i.e. [`keel_engine::router::margin`]:
+//! the margin views (`accountMargin`, `health`, `isLiquidatable`,
+//! `scenarioPnl`, `greeks`) and `marginFigures`. The accounts and keeper
+//! programs call `marginFigures` by `delegatecall` for every IM check and
+//! liquidation decision, so an account's margin is computed by this one
+//! program only. It owns no storage of its own: it runs on the engine's
+//! storage (through the engine's fallback, or a delegatecall from another
+//! engine program). Called directly, it runs on its own empty storage.
+//!
+//! A separate program because the engine does not fit one Stylus program's
+//! 24,576-byte code limit (see `keel_engine`'s crate docs).
+#![cfg_attr(not(test), no_main)]
+
+extern crate alloc;
+
+/// The program's Stylus entry point (wasm32 only).
+#[cfg(target_arch = "wasm32")]
+mod program {
+    #![allow(missing_docs)]
+    use stylus_sdk::prelude::*;
+
+    #[entrypoint]
+    fn user_main(input: alloc::vec::Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+        keel_engine::router::margin_main(input, host)
+    }
+}
