@@ -73,7 +73,7 @@ interface IKeelEngine {
     function listInstrument(uint8 underlying, uint8 kind, int128 strike, uint64 expiry) external returns (uint32 id);
     function lossIndex() external view returns (int128 index);
     function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
-    function modules() external view returns (address riskCalc, address admin, address keeper, address margin);
+    function modules() external view returns (address riskCalc, address admin, address keeper, address margin, address upkeep);
     function owner() external view returns (address);
     function paused() external view returns (bool);
     function pendingOwner() external view returns (address);

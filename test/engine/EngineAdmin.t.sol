@@ -50,10 +50,6 @@ contract EngineAdminTest is EngineBase {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnauthorizedAccount.selector, who));
     }
 
-    function _ctorArgs(address o, address token, address c, address a, address k) internal view returns (bytes memory) {
-        return abi.encode(o, token, address(sequencerFeed), c, a, k);
-    }
-
     /// Installs a fresh engine program and runs its constructor with `args`;
     /// returns the call's status and revert data.
     function _construct(bytes memory args) internal returns (address program, bool ok, bytes memory ret) {
@@ -86,11 +82,13 @@ contract EngineAdminTest is EngineBase {
         assertEq(i, 4);
     }
 
-    function test_modules_returnsTheThreePrograms() public view {
-        (address c, address a, address k) = engine.modules();
+    function test_modules_returnsTheFivePrograms() public view {
+        (address c, address a, address k, address m, address u) = engine.modules();
         assertEq(c, riskCalc);
         assertEq(a, adminModule);
         assertEq(k, keeperModule);
+        assertEq(m, marginModule);
+        assertEq(u, upkeepModule);
     }
 
     function test_constructor_emitsOwnershipAndSettlementCollateral() public {
@@ -99,13 +97,13 @@ contract EngineAdminTest is EngineBase {
         emit IKeelEngine.OwnershipTransferred(address(0), bob);
         vm.expectEmit(true, true, false, true, program);
         emit IKeelEngine.CollateralSet(0, address(usdc), address(0), 0, 0, type(uint256).max);
-        Stylus.construct(program, _ctorArgs(bob, address(usdc), riskCalc, adminModule, keeperModule), 0);
+        Stylus.construct(program, _ctorArgs(bob, address(usdc), _modules()), 0);
         assertEq(IKeelEngine(program).owner(), bob);
     }
 
     function test_constructor_reverts_whenCalledTwice() public {
         (bool ok, bytes memory ret) = address(engine).call(
-            bytes.concat(Stylus.CONSTRUCTOR_SELECTOR, _ctorArgs(bob, address(usdc), riskCalc, adminModule, keeperModule))
+            bytes.concat(Stylus.CONSTRUCTOR_SELECTOR, _ctorArgs(bob, address(usdc), _modules()))
         );
         assertFalse(ok);
         assertEq(ret, abi.encodeWithSelector(IKeelEngine.KeelAlreadyInitialized.selector));
@@ -115,23 +113,27 @@ contract EngineAdminTest is EngineBase {
     function test_constructor_reverts_onZeroOwnerTokenOrModule() public {
         bytes memory invalid = abi.encodeWithSelector(IKeelEngine.KeelInvalidAddress.selector);
         address t = address(usdc);
-        bytes[5] memory cases = [
-            _ctorArgs(address(0), t, riskCalc, adminModule, keeperModule),
-            _ctorArgs(owner, address(0), riskCalc, adminModule, keeperModule),
-            _ctorArgs(owner, t, address(0), adminModule, keeperModule),
-            _ctorArgs(owner, t, riskCalc, address(0), keeperModule),
-            _ctorArgs(owner, t, riskCalc, adminModule, address(0))
-        ];
+        // Zero owner, zero token, then each of the five modules zero.
+        bytes[7] memory cases;
+        cases[0] = _ctorArgs(address(0), t, _modules());
+        cases[1] = _ctorArgs(owner, address(0), _modules());
+        for (uint256 m = 0; m < 5; m++) {
+            address[5] memory mods = _modules();
+            mods[m] = address(0);
+            cases[2 + m] = _ctorArgs(owner, t, mods);
+        }
         for (uint256 i = 0; i < cases.length; i++) {
             (address program, bool ok, bytes memory ret) = _construct(cases[i]);
             assertFalse(ok, "zero address accepted");
             assertEq(ret, invalid);
             // Nothing initialised: no modules (so forwarded selectors such as
             // owner() revert until a constructor succeeds).
-            (address c, address a, address k) = IKeelEngine(program).modules();
+            (address c, address a, address k, address m, address u) = IKeelEngine(program).modules();
             assertEq(c, address(0), "nothing initialised");
             assertEq(a, address(0), "nothing initialised");
             assertEq(k, address(0), "nothing initialised");
+            assertEq(m, address(0), "nothing initialised");
+            assertEq(u, address(0), "nothing initialised");
             vm.expectRevert(bytes(""));
             IKeelEngine(program).owner();
         }
@@ -139,13 +141,13 @@ contract EngineAdminTest is EngineBase {
 
     function test_constructor_reverts_onSettlementTokenDecimals() public {
         MockERC20 d24 = new MockERC20("Too precise", "P24", 24);
-        (, bool ok, bytes memory ret) = _construct(_ctorArgs(owner, address(d24), riskCalc, adminModule, keeperModule));
+        (, bool ok, bytes memory ret) = _construct(_ctorArgs(owner, address(d24), _modules()));
         assertFalse(ok);
         assertEq(
             ret, abi.encodeWithSelector(IKeelEngine.KeelParameterOutOfBounds.selector, F_DECIMALS, int256(24), 0, 18)
         );
         address eoa = makeAddr("not a token");
-        (, ok, ret) = _construct(_ctorArgs(owner, eoa, riskCalc, adminModule, keeperModule));
+        (, ok, ret) = _construct(_ctorArgs(owner, eoa, _modules()));
         assertFalse(ok);
         assertEq(ret, abi.encodeWithSelector(IKeelEngine.KeelOracleInvalid.selector, eoa, OR_CALL_FAILED, 0));
     }

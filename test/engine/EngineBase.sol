@@ -29,12 +29,12 @@ import {ExampleMarket} from "../market/ExampleMarket.sol";
 ///   5 bps) and `desk` (an address the tests prank to report single trades).
 abstract contract EngineBase is Test {
     // ---- programs
-    // keel_engine and keel_engine_keeper are still over the deployed-code limit
-    // (OVER_BUDGET in ./dev): the build writes only their processed WASM, which
-    // the bridge runs as is. Switch to `.code` when they fit.
-    string internal constant ENGINE_CODE = "target/stylus/keel_engine.wasm";
+    // The deployed code (brotli, as activation takes it) of every program.
+    string internal constant ENGINE_CODE = "target/stylus/keel_engine.code";
     string internal constant ADMIN_CODE = "target/stylus/keel_engine_admin.code";
-    string internal constant KEEPER_CODE = "target/stylus/keel_engine_keeper.wasm";
+    string internal constant KEEPER_CODE = "target/stylus/keel_engine_keeper.code";
+    string internal constant MARGIN_CODE = "target/stylus/keel_engine_margin.code";
+    string internal constant UPKEEP_CODE = "target/stylus/keel_engine_upkeep.code";
     string internal constant CALC_CODE = "target/stylus/keel_risk_calc.code";
 
     // ---- units and time
@@ -84,6 +84,8 @@ abstract contract EngineBase is Test {
     address internal riskCalc;
     address internal adminModule;
     address internal keeperModule;
+    address internal marginModule;
+    address internal upkeepModule;
     ExampleMarket internal market;
 
     MockERC20 internal usdc;
@@ -106,6 +108,17 @@ abstract contract EngineBase is Test {
     address internal carol = makeAddr("carol");
     address internal keeper = makeAddr("keeper");
 
+    /// The program modules in constructor order: risk calculator, then the
+    /// admin, keeper, margin and upkeep programs.
+    function _modules() internal view returns (address[5] memory) {
+        return [riskCalc, adminModule, keeperModule, marginModule, upkeepModule];
+    }
+
+    /// The engine constructor's arguments (sequencer feed: the test's).
+    function _ctorArgs(address o, address token, address[5] memory m) internal view returns (bytes memory) {
+        return abi.encode(o, token, address(sequencerFeed), m[0], m[1], m[2], m[3], m[4]);
+    }
+
     function setUp() public virtual {
         vm.warp(T0);
         usdc = new MockERC20("USD Coin", "USDC", 6);
@@ -123,12 +136,9 @@ abstract contract EngineBase is Test {
         riskCalc = Stylus.deploy(CALC_CODE);
         adminModule = Stylus.deploy(ADMIN_CODE);
         keeperModule = Stylus.deploy(KEEPER_CODE);
-        engine = IKeelEngine(
-            Stylus.deploy(
-                ENGINE_CODE,
-                abi.encode(owner, address(usdc), address(sequencerFeed), riskCalc, adminModule, keeperModule)
-            )
-        );
+        marginModule = Stylus.deploy(MARGIN_CODE);
+        upkeepModule = Stylus.deploy(UPKEEP_CODE);
+        engine = IKeelEngine(Stylus.deploy(ENGINE_CODE, _ctorArgs(owner, address(usdc), _modules())));
         market = new ExampleMarket(engine, owner, 2, 5);
 
         vm.startPrank(owner);
@@ -148,6 +158,8 @@ abstract contract EngineBase is Test {
         vm.label(riskCalc, "keel_risk_calc");
         vm.label(adminModule, "keel_engine_admin");
         vm.label(keeperModule, "keel_engine_keeper");
+        vm.label(marginModule, "keel_engine_margin");
+        vm.label(upkeepModule, "keel_engine_upkeep");
         vm.label(address(market), "ExampleMarket");
         vm.label(address(usdc), "USDC");
         vm.label(address(weth), "WETH");

@@ -7,9 +7,10 @@ import {MockERC20} from "../mocks/MockERC20.sol";
 import {MockAggregator} from "../mocks/MockAggregator.sol";
 import {IKeelEngine} from "../../contracts/solidity/IKeelEngine.sol";
 
-/// Smoke test of the four engine programs wired together under the bridge:
-/// constructor, admin forwarding (delegatecall), a trade with the IM check
-/// (static call into the risk calculator), and a keeper call (poke).
+/// Smoke test of the six Keel programs wired together under the bridge, from
+/// their deployed code: constructor, admin forwarding (delegatecall), a trade
+/// with the IM check (delegatecall into the margin program, static call into
+/// the risk calculator), a margin view, and an upkeep call (poke).
 contract EngineSmokeTest is Test {
     function test_engine_programs_work_together() public {
         vm.warp(1_767_225_600);
@@ -18,17 +19,22 @@ contract EngineSmokeTest is Test {
         feed.push(3_000e8);
         address calc = Stylus.deploy("target/stylus/keel_risk_calc.code");
         address admin = Stylus.deploy("target/stylus/keel_engine_admin.code");
-        address keeper = Stylus.deploy("target/stylus/keel_engine_keeper.wasm");
+        address keeper = Stylus.deploy("target/stylus/keel_engine_keeper.code");
+        address margin = Stylus.deploy("target/stylus/keel_engine_margin.code");
+        address upkeep = Stylus.deploy("target/stylus/keel_engine_upkeep.code");
         IKeelEngine e = IKeelEngine(
             Stylus.deploy(
-                "target/stylus/keel_engine.wasm", abi.encode(address(this), address(usdc), address(0), calc, admin, keeper)
+                "target/stylus/keel_engine.code",
+                abi.encode(address(this), address(usdc), address(0), calc, admin, keeper, margin, upkeep)
             )
         );
         assertEq(e.owner(), address(this));
-        (address c, address a, address k) = e.modules();
+        (address c, address a, address k, address m, address u) = e.modules();
         assertEq(c, calc);
         assertEq(a, admin);
         assertEq(k, keeper);
+        assertEq(m, margin);
+        assertEq(u, upkeep);
         e.setMarket(address(this), true);
         e.setUnderlying(0, address(feed), address(0), 3_600, 0.1e18, 600, 0.05e18);
         e.listInstrument(0, 0, 0, 0);
@@ -44,7 +50,7 @@ contract EngineSmokeTest is Test {
         assertGt(im, 0);
         assertEq(mm, im * 7 / 10 + (im * 7 % 10 == 0 ? int128(0) : int128(1)));
         console2.log("IM of 1 ETH perp", im);
-        vm.expectRevert();
+        vm.expectPartialRevert(IKeelEngine.KeelInsufficientMargin.selector);
         e.reportTrade(acct, 0, 100e18, 3_000e18, 0);
         e.poke(0);
         (,,,, int128 r,,) = e.underlying(0);

@@ -161,9 +161,17 @@ contract StylusShim {
         run.req.input = input;
         // Nitro counts frames per address for CALL and STATICCALL only: a
         // DELEGATECALL into a program (running at the caller's address) is not
-        // a new frame of that address, so the caller's own frame (depth 1)
-        // does not make it reentrant.
+        // a new frame of that address. So a delegated frame takes back the
+        // probe's increment (a delegatecall made from it, e.g. one engine
+        // program calling another, is not reentrant either), and the caller's
+        // own frame (depth 1) does not make it reentrant.
         bool delegated = _programId() != address(this);
+        if (delegated && notStatic) {
+            bytes32 slot = DEPTH_SLOT;
+            assembly {
+                tstore(slot, depth)
+            }
+        }
         run.req.ctx = _context(!notStatic, delegated ? depth > 1 : depth > 0);
 
         StylusWire.Response memory r;

@@ -1,12 +1,13 @@
 //! `keel_engine_keeper`: the Keel engine's keeper program.
 //!
-//! The permissionless upkeep of the engine: `poke` (oracle -> EWMA volatility
-//! -> scan range), liquidation (flag, Dutch auction, collateral sales, bad
-//! debt) and expiry settlement, i.e. [`keel_engine::router::keeper`]. It owns
+//! The engine's liquidation state machine: flag (keeper reward), unflag,
+//! liquidation of positions and collateral (Dutch auction, anti-cascade cap,
+//! partial down to the buffer) and bad debt (insurance fund, then the
+//! socialised-loss index), i.e. [`keel_engine::router::keeper`]. It owns
 //! no storage of its own: the `keel_engine` program forwards these selectors
 //! to this program by `delegatecall`, so the code runs on the engine's storage
 //! with the original `msg.sender` (the keeper or liquidator). Called directly,
-//! it runs on its own empty storage, where no account or underlying exists.
+//! it runs on its own empty storage, where no account exists.
 //!
 //! A separate program because the engine does not fit one Stylus program's
 //! 24,576-byte code limit (see `keel_engine`'s crate docs).

@@ -129,7 +129,7 @@ macro_rules! keel_interface {
                 event BadDebtSettled(uint256 indexed account, int128 deficit, int128 fromInsurance, int128 socialised, int128 lossIndex);
 
                 // ---- accounts program (keel_engine, the engine's address)
-                function modules() external view returns (address riskCalc, address admin, address keeper, address margin);
+                function modules() external view returns (address riskCalc, address admin, address keeper, address margin, address upkeep);
                 function accountId(address owner, uint64 sub) external pure returns (uint256 account);
                 function deposit(uint256 account, uint8 id, uint256 amount) external;
                 function withdraw(uint256 account, uint8 id, uint256 amount) external;
@@ -153,12 +153,14 @@ macro_rules! keel_interface {
                 function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
 
                 // ---- keeper program (keel_engine_keeper, reached by delegatecall)
-                function poke(uint8 underlying) external;
                 function flag(uint256 account) external;
                 function unflag(uint256 account) external;
                 function liquidate(uint256 account, uint256 liquidatorAccount, uint32 instrument, int128 size) external returns (int128 price);
                 function liquidateCollateral(uint256 account, uint256 liquidatorAccount, uint8 id, uint256 amount) external returns (int128 paid);
                 function settleBadDebt(uint256 account) external;
+
+                // ---- upkeep program (keel_engine_upkeep, reached by delegatecall)
+                function poke(uint8 underlying) external;
                 function recordSettlementPrice(uint8 underlying, uint64 expiry) external returns (int128 price);
                 function settlementPrice(uint8 underlying, uint64 expiry) external view returns (int128 price);
                 function settle(uint256 account, uint32 instrument) external returns (int128 payout);

@@ -21,14 +21,15 @@ type R<T> = errors::Result<T>;
 
 impl KeelEngine {
     /// Initialises roles, the settlement token (collateral id 0), the program
-    /// modules (the risk calculator this program static-calls for every margin
-    /// figure, and the admin program its fallback delegates to) and the default
-    /// risk and liquidation parameters. Runs once, at deploy (selector
+    /// modules (the risk calculator the margin program static-calls for every
+    /// margin figure, and the admin, keeper, margin and upkeep programs the
+    /// fallback delegates to, see `router`) and the default risk and
+    /// liquidation parameters. Runs once, at deploy (selector
     /// `0x5585258d`, as StylusDeployer calls it).
     ///
     /// # Errors
     /// `KeelAlreadyInitialized` on a second call; `KeelInvalidAddress` for a
-    /// zero owner, token, risk calculator, admin, keeper or margin program;
+    /// zero owner, token, risk calculator or engine program;
     /// `KeelParameterOutOfBounds` when the token reports more than 18 decimals;
     /// `KeelOracleInvalid` when its `decimals()` cannot be read.
     ///
@@ -43,15 +44,24 @@ impl KeelEngine {
         admin: Address,
         keeper: Address,
         margin: Address,
+        upkeep: Address,
     ) -> R<()> {
         if !self.owner.get().is_zero() {
             return Err(EngineError::AlreadyInitialized(
                 errors::KeelAlreadyInitialized {},
             ));
         }
-        if [owner, settlement_token, risk_calc, admin, keeper, margin]
-            .iter()
-            .any(|a| a.is_zero())
+        if [
+            owner,
+            settlement_token,
+            risk_calc,
+            admin,
+            keeper,
+            margin,
+            upkeep,
+        ]
+        .iter()
+        .any(|a| a.is_zero())
         {
             return Err(EngineError::InvalidAddress(KeelInvalidAddress {}));
         }
@@ -64,6 +74,7 @@ impl KeelEngine {
         self.admin_module.set(admin);
         self.keeper_module.set(keeper);
         self.margin_module.set(margin);
+        self.upkeep_module.set(upkeep);
         self.sequencer_grace
             .set(alloy_primitives::U32::from(3_600u32));
         st(&mut self.loss_index, keel_risk::WAD);
@@ -75,7 +86,7 @@ impl KeelEngine {
         }
         self.collateral_count.set(alloy_primitives::U8::from(1u8));
         self.set_default_params();
-        self.vm().log(OwnershipTransferred {
+        self.emit(OwnershipTransferred {
             previousOwner: Address::ZERO,
             newOwner: owner,
         });
@@ -84,13 +95,14 @@ impl KeelEngine {
     }
 
     /// The program modules: (risk calculator, admin program, keeper program,
-    /// margin program).
-    pub fn modules(&self) -> (Address, Address, Address, Address) {
+    /// margin program, upkeep program).
+    pub fn modules(&self) -> (Address, Address, Address, Address, Address) {
         (
             self.risk_calc.get(),
             self.admin_module.get(),
             self.keeper_module.get(),
             self.margin_module.get(),
+            self.upkeep_module.get(),
         )
     }
 
@@ -141,7 +153,7 @@ impl KeelEngine {
             let m = a.collateral_mask.get().to::<u8>() | (1 << id);
             a.collateral_mask.set(alloy_primitives::U8::from(m));
         }
-        self.vm().log(Deposited {
+        self.emit(Deposited {
             account,
             collateral: id,
             from,
@@ -199,7 +211,7 @@ impl KeelEngine {
         }
         let to = self.vm().msg_sender();
         self.push(token, to, amount)?;
-        self.vm().log(Withdrawn {
+        self.emit(Withdrawn {
             account,
             collateral: id,
             to,
@@ -330,7 +342,7 @@ impl KeelEngine {
         if adds_risk {
             self.require_im(account, Some(u))?;
         }
-        self.vm().log(TradeReported {
+        self.emit(TradeReported {
             account,
             instrument,
             market,
@@ -378,8 +390,8 @@ impl KeelEngine {
     /// # Errors
     /// Oracle errors; `KeelRiskError`.
     pub fn margin_figures(&self, account: U256, new_risk_underlying: u8) -> R<Figures> {
-        let new_risk = (new_risk_underlying != crate::margin::NO_UNDERLYING)
-            .then_some(new_risk_underlying);
+        let new_risk =
+            (new_risk_underlying != crate::margin::NO_UNDERLYING).then_some(new_risk_underlying);
         self.figures_here(account, new_risk)
     }
 
@@ -445,7 +457,7 @@ impl KeelEngine {
         self.check_sequencer()?;
         let price = self.spot(underlying)?;
         let (state, tripped) = self.update_dynamics(underlying, price, now)?;
-        self.vm().log(Poked {
+        self.emit(Poked {
             underlying,
             price,
             variancePerSecond: state.variance_per_second,
@@ -576,7 +588,7 @@ impl KeelEngine {
             }));
         }
         st(&mut self.settlement_prices.setter(key), price);
-        self.vm().log(SettlementPriceSet {
+        self.emit(SettlementPriceSet {
             underlying,
             expiry,
             price,

@@ -47,7 +47,7 @@ impl KeelEngine {
     pub fn transfer_ownership(&mut self, new_owner: Address) -> R<()> {
         self.only(self.owner.get())?;
         self.pending_owner.set(new_owner);
-        self.vm().log(OwnershipTransferStarted {
+        self.emit(OwnershipTransferStarted {
             previousOwner: self.owner.get(),
             newOwner: new_owner,
         });
@@ -70,7 +70,7 @@ impl KeelEngine {
         let prev = self.owner.get();
         self.owner.set(p);
         self.pending_owner.set(Address::ZERO);
-        self.vm().log(OwnershipTransferred {
+        self.emit(OwnershipTransferred {
             previousOwner: prev,
             newOwner: p,
         });
@@ -95,7 +95,7 @@ impl KeelEngine {
             2 => self.guardian.set(account),
             _ => return Err(errors::out_of_bounds(field::ID, role as i128, 1, 2)),
         }
-        self.vm().log(RoleSet { role, account });
+        self.emit(RoleSet { role, account });
         Ok(())
     }
 
@@ -113,7 +113,7 @@ impl KeelEngine {
             return Err(unauthorized(s));
         }
         self.paused.set(paused);
-        self.vm().log(PauseSet { paused });
+        self.emit(PauseSet { paused });
         Ok(())
     }
 
@@ -135,7 +135,7 @@ impl KeelEngine {
             return Err(EngineError::InvalidAddress(KeelInvalidAddress {}));
         }
         self.markets.setter(market).set(authorised);
-        self.vm().log(MarketSet { market, authorised });
+        self.emit(MarketSet { market, authorised });
         Ok(())
     }
 
@@ -159,7 +159,7 @@ impl KeelEngine {
         check(field::GRACE, grace as i128, 0, 86_400)?;
         self.sequencer.set(feed);
         self.sequencer_grace.set(alloy_primitives::U32::from(grace));
-        self.vm().log(ParamsSet { which: 2 });
+        self.emit(ParamsSet { which: 2 });
         Ok(())
     }
 
@@ -328,7 +328,7 @@ impl KeelEngine {
                 .set(alloy_primitives::U8::from(count + 1));
             self.set_default_underlying(id);
         }
-        self.vm().log(UnderlyingSet {
+        self.emit(UnderlyingSet {
             id,
             priceFeed: price_feed,
             volFeed: vol_feed,
@@ -373,7 +373,7 @@ impl KeelEngine {
         }
         let (pf, vf) = (u.price_feed.get(), u.vol_feed.get());
         drop(u);
-        self.vm().log(UnderlyingSet {
+        self.emit(UnderlyingSet {
             id,
             priceFeed: pf,
             volFeed: vf,
@@ -421,7 +421,7 @@ impl KeelEngine {
         let r = lda(&u.state, 2).clamp(range_min, range_max);
         sta(&mut u.state, 2, r);
         drop(u);
-        self.vm().log(ParamsSet { which: 0 });
+        self.emit(ParamsSet { which: 0 });
         Ok(())
     }
 
@@ -455,7 +455,7 @@ impl KeelEngine {
         let w = keel_risk::WAD;
         check(field::CORRELATION, if a == b { 2 * w } else { rho }, -w, w)?;
         st(&mut self.correlation.setter(a.min(b) * 16 + a.max(b)), rho);
-        self.vm().log(CorrelationSet { a, b, rho });
+        self.emit(CorrelationSet { a, b, rho });
         Ok(())
     }
 
@@ -508,7 +508,7 @@ impl KeelEngine {
         for (i, v) in w.iter().enumerate() {
             sta(&mut self.risk.w, i, *v);
         }
-        self.vm().log(ParamsSet { which: 0 });
+        self.emit(ParamsSet { which: 0 });
         Ok(())
     }
 
@@ -552,7 +552,7 @@ impl KeelEngine {
         self.risk
             .tier_count
             .set(alloy_primitives::U8::from(thresholds.len() as u8));
-        self.vm().log(ParamsSet { which: 0 });
+        self.emit(ParamsSet { which: 0 });
         Ok(())
     }
 
@@ -593,7 +593,7 @@ impl KeelEngine {
             window,
             cap,
         );
-        self.vm().log(ParamsSet { which: 1 });
+        self.emit(ParamsSet { which: 1 });
         Ok(())
     }
 
@@ -647,7 +647,7 @@ impl KeelEngine {
         }
         self.instrument_count
             .set(alloy_primitives::U32::from(id + 1));
-        self.vm().log(InstrumentListed {
+        self.emit(InstrumentListed {
             id,
             underlying,
             kind,

@@ -9,7 +9,6 @@
 use alloc::vec::Vec;
 use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding};
-use stylus_sdk::prelude::*;
 
 use crate::errors::{kind, overflow, EngineError, KeelCapacityExceeded, Result};
 use crate::events::InsuranceFundChanged;
@@ -104,7 +103,7 @@ impl KeelEngine {
     pub(crate) fn change_insurance(&mut self, d: i128) -> Result<()> {
         let v = ld(&self.insurance).checked_add(d).ok_or_else(overflow)?;
         st(&mut self.insurance, v);
-        self.vm().log(InsuranceFundChanged {
+        self.emit(InsuranceFundChanged {
             delta: d,
             balance: v,
         });

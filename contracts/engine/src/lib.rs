@@ -177,6 +177,12 @@ impl KeelEngine {
         Ok(())
     }
 
+    /// Emits an engine event ([`events::Emit`]: alloy's encoding without its
+    /// generic encoder in the WASM).
+    pub(crate) fn emit<E: events::Emit>(&self, event: E) {
+        event.emit(self.vm());
+    }
+
     /// Token units of collateral `id` -> WAD (exact: decimals <= 18).
     ///
     /// # Errors
@@ -196,7 +202,7 @@ impl KeelEngine {
 
     fn emit_collateral(&self, id: u8) {
         let c = self.collaterals.getter(id);
-        self.vm().log(CollateralSet {
+        self.emit(CollateralSet {
             id,
             token: c.token.get(),
             priceFeed: c.price_feed.get(),

@@ -15,9 +15,9 @@
 //! step releases, so a liquidation never leaves it less healthy than before;
 //! a step that releases none (taking a hedge) is refused. Insolvent accounts
 //! pay the full auction discount (the shortfall goes to the insurance fund).
+use crate::margin::Figures;
 use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding, WAD};
-use crate::margin::Figures;
 use stylus_sdk::prelude::*;
 
 use crate::errors::{
@@ -128,7 +128,7 @@ impl KeelEngine {
 
     fn clear_flag(&mut self, account: U256) {
         st64(&mut self.accounts.setter(account).flagged_at, 0);
-        self.vm().log(FlagCleared { account });
+        self.emit(FlagCleared { account });
     }
 
     pub(crate) fn flag_impl(&mut self, account: U256) -> Result<()> {
@@ -145,7 +145,7 @@ impl KeelEngine {
         let keeper = self.vm().msg_sender();
         self.add_cash(account, -reward)?;
         self.add_cash(account_id(keeper, 0), reward)?;
-        self.vm().log(AccountFlagged {
+        self.emit(AccountFlagged {
             account,
             keeper,
             equity: r.equity_mm,
@@ -235,7 +235,7 @@ impl KeelEngine {
         let shift = mul_div(paid, WAD, size.abs(), Rounding::Down)?;
         let price = if size > 0 { mark - shift } else { mark + shift };
         let d = mul_div(shift, WAD, spot, Rounding::Down)?;
-        self.vm().log(Liquidated {
+        self.emit(Liquidated {
             account,
             liquidator,
             instrument,
@@ -286,7 +286,7 @@ impl KeelEngine {
         self.add_cash(account, at_mark)?;
         let wanted = wmul(at_mark, d, Rounding::Up)?.min(at_mark);
         let paid = at_mark - self.pay_discount(account, liquidator, &before, wanted)?;
-        self.vm().log(CollateralLiquidated {
+        self.emit(CollateralLiquidated {
             account,
             liquidator,
             id,
@@ -339,7 +339,7 @@ impl KeelEngine {
         if ld64(&self.accounts.getter(account).flagged_at) != 0 {
             self.clear_flag(account);
         }
-        self.vm().log(BadDebtSettled {
+        self.emit(BadDebtSettled {
             account,
             deficit,
             fromInsurance: from_insurance,
@@ -385,7 +385,7 @@ impl KeelEngine {
         let payout = wmul(size, intrinsic(k, s, strike), Rounding::Down)?;
         self.write_position(account, instrument, 0, 0)?;
         self.add_cash(account, payout)?;
-        self.vm().log(PositionSettled {
+        self.emit(PositionSettled {
             account,
             instrument,
             size,

@@ -28,10 +28,10 @@ use stylus_sdk::{
     prelude::*,
 };
 
+use crate::abi::Args;
 use crate::errors::{
     EngineError, KeelInsufficientMargin, KeelNewRiskPaused, KeelRiskError, Result,
 };
-use crate::abi::Args;
 use crate::{ld, ld64, lda, st, st64, sta, KeelEngine};
 
 /// An account's inputs to the calculator and the engine underlying id of each

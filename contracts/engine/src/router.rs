@@ -9,7 +9,9 @@
 //!   which the accounts and keeper programs also call themselves, by
 //!   `delegatecall`, for every margin decision;
 //! - `keel_engine_keeper` (crate `contracts/engine-keeper`): [`keeper`]
-//!   routes `poke`, liquidation, bad debt and expiry ([`KEEPER_SELECTORS`]);
+//!   routes liquidation and bad debt ([`KEEPER_SELECTORS`]);
+//! - `keel_engine_upkeep` (crate `contracts/engine-upkeep`): [`upkeep`]
+//!   routes `poke` and expiry ([`UPKEEP_SELECTORS`]);
 //! - `keel_engine_admin` (crate `contracts/engine-admin`): [`admin`] routes
 //!   roles, registries and parameters (every other selector).
 //!
@@ -51,10 +53,11 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                 a.address(4)?,
                 a.address(5)?,
                 a.address(6)?,
+                a.address(7)?,
             ))?,
             I::modulesCall::SELECTOR => {
-                let (c, m, k, g) = e.modules();
-                Out::new(4).a(c).a(m).a(k).a(g).done()
+                let m = e.modules();
+                Out::new(5).a(m.0).a(m.1).a(m.2).a(m.3).a(m.4).done()
             }
             I::accountIdCall::SELECTOR => {
                 Out::new(1).u(e.account_id(a.address(0)?, a.u64(1)?)).done()
@@ -139,26 +142,21 @@ pub fn margin(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
 }
 
 /// Selectors of the keeper program (forwarded by the accounts program).
-pub const KEEPER_SELECTORS: [[u8; 4]; 9] = [
-    I::pokeCall::SELECTOR,
+pub const KEEPER_SELECTORS: [[u8; 4]; 5] = [
     I::flagCall::SELECTOR,
     I::unflagCall::SELECTOR,
     I::liquidateCall::SELECTOR,
     I::liquidateCollateralCall::SELECTOR,
     I::settleBadDebtCall::SELECTOR,
-    I::recordSettlementPriceCall::SELECTOR,
-    I::settlementPriceCall::SELECTOR,
-    I::settleCall::SELECTOR,
 ];
 
-/// Routes `input` to the keeper program's methods (dynamic margin,
-/// liquidation, bad debt, expiry); `None` for other selectors.
+/// Routes `input` to the keeper program's methods (liquidation and bad
+/// debt); `None` for other selectors.
 pub fn keeper(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
     let (sel, rest) = input.split_first_chunk::<4>()?;
     let a = Args(rest);
     (|| -> Result<Option<Vec<u8>>> {
         Ok(Some(match *sel {
-            I::pokeCall::SELECTOR => none(e.poke(a.u8(0)?))?,
             I::flagCall::SELECTOR => none(e.flag(a.u256(0)?))?,
             I::unflagCall::SELECTOR => none(e.unflag(a.u256(0)?))?,
             I::liquidateCall::SELECTOR => {
@@ -168,6 +166,28 @@ pub fn keeper(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                 one_i(e.liquidate_collateral(a.u256(0)?, a.u256(1)?, a.u8(2)?, a.u256(3)?)?)
             }
             I::settleBadDebtCall::SELECTOR => none(e.settle_bad_debt(a.u256(0)?))?,
+            _ => return Ok(None),
+        }))
+    })()
+    .transpose()
+}
+
+/// Selectors of the upkeep program (forwarded by the accounts program).
+pub const UPKEEP_SELECTORS: [[u8; 4]; 4] = [
+    I::pokeCall::SELECTOR,
+    I::recordSettlementPriceCall::SELECTOR,
+    I::settlementPriceCall::SELECTOR,
+    I::settleCall::SELECTOR,
+];
+
+/// Routes `input` to the upkeep program's methods (dynamic margin state and
+/// expiry); `None` for other selectors.
+pub fn upkeep(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
+    let (sel, rest) = input.split_first_chunk::<4>()?;
+    let a = Args(rest);
+    (|| -> Result<Option<Vec<u8>>> {
+        Ok(Some(match *sel {
+            I::pokeCall::SELECTOR => none(e.poke(a.u8(0)?))?,
             I::recordSettlementPriceCall::SELECTOR => {
                 one_i(e.record_settlement_price(a.u8(0)?, a.u64(1)?)?)
             }
@@ -324,6 +344,8 @@ pub fn accounts_main(input: Vec<u8>, host: VM) -> ArbResult {
     let sel = input.first_chunk::<4>();
     let module = if sel.is_some_and(|s| KEEPER_SELECTORS.contains(s)) {
         e.keeper_module.get()
+    } else if sel.is_some_and(|s| UPKEEP_SELECTORS.contains(s)) {
+        e.upkeep_module.get()
     } else if sel.is_some_and(|s| MARGIN_SELECTORS.contains(s)) {
         e.margin_module.get()
     } else {
@@ -351,6 +373,12 @@ pub fn admin_main(input: Vec<u8>, host: VM) -> ArbResult {
 /// selector, or value sent, reverts with empty data.
 pub fn keeper_main(input: Vec<u8>, host: VM) -> ArbResult {
     module_main(keeper, input, host)
+}
+
+/// The upkeep program (`keel_engine_upkeep`): routes [`upkeep`]; any other
+/// selector, or value sent, reverts with empty data.
+pub fn upkeep_main(input: Vec<u8>, host: VM) -> ArbResult {
+    module_main(upkeep, input, host)
 }
 
 /// The margin program (`keel_engine_margin`): routes [`margin`]; any other

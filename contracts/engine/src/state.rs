@@ -202,11 +202,13 @@ pub struct KeelEngine {
     pub(crate) risk_calc: StorageAddress,
     /// The admin program (`keel_engine_admin`) the fallback delegates to.
     pub(crate) admin_module: StorageAddress,
-    /// The keeper program (`keel_engine_keeper`) the fallback delegates keeper selectors to.
+    /// The keeper program (`keel_engine_keeper`): liquidation and bad debt.
     pub(crate) keeper_module: StorageAddress,
     /// The margin program (`keel_engine_margin`): margin views, and every
     /// margin figure the other programs need (by `delegatecall`).
     pub(crate) margin_module: StorageAddress,
+    /// The upkeep program (`keel_engine_upkeep`): `poke` and expiry.
+    pub(crate) upkeep_module: StorageAddress,
 }
 
 // SAFETY: `KeelEngine` is the whole contract storage, rooted at slot 0 (what

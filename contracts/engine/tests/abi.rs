@@ -1,5 +1,5 @@
 //! The engine's ABI: the checked-in Solidity interface equals the one generated
-//! from `abi.rs`, every function of it is routed by exactly one of the four engine programs, and
+//! from `abi.rs`, every function of it is routed by exactly one of the five engine programs, and
 //! the hand-written codec agrees with alloy's encoder and decoder.
 //!
 //! Regenerate the interface with
@@ -41,17 +41,19 @@ fn every_function_is_routed_by_exactly_one_program() {
             router::keeper(&mut e, &sel).is_some(),
             router::admin(&mut e, &sel).is_some(),
             router::margin(&mut e, &sel).is_some(),
+            router::upkeep(&mut e, &sel).is_some(),
         ];
         assert_eq!(
             by.iter().filter(|b| **b).count(),
             1,
-            "{} routed by [accounts, keeper, admin, margin] = {by:?}",
+            "{} routed by [accounts, keeper, admin, margin, upkeep] = {by:?}",
             f.signature()
         );
-        // The accounts program forwards exactly the keeper's and the margin
-        // program's selectors to them.
+        // The accounts program forwards exactly the keeper's, the margin
+        // program's and the upkeep program's selectors to them.
         assert_eq!(by[1], router::KEEPER_SELECTORS.contains(&f.selector().0));
         assert_eq!(by[3], router::MARGIN_SELECTORS.contains(&f.selector().0));
+        assert_eq!(by[4], router::UPKEEP_SELECTORS.contains(&f.selector().0));
         n += 1;
     }
     assert_eq!(n, 53);
@@ -65,6 +67,7 @@ fn unknown_selector_is_not_routed_and_short_calldata_is_not_a_call() {
     assert!(router::admin(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::keeper(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::margin(&mut e, &[1, 2, 3, 4]).is_none());
+    assert!(router::upkeep(&mut e, &[1, 2, 3, 4]).is_none());
     assert!(router::accounts(&mut e, &[1, 2]).is_none());
 }
 

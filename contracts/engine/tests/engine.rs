@@ -73,6 +73,7 @@ impl T {
             common::ADMIN,
             common::KEEPER,
             common::MARGIN,
+            common::UPKEEP,
         )
         .unwrap();
         e.set_market(a(MARKET), true).unwrap();
@@ -191,18 +192,27 @@ fn constructor_reverts_when_called_twice_or_zero() {
     let mut t = T::new();
     err!(
         t,
-        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1), a(1)),
+        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1), a(1), a(1)),
         EngineError::AlreadyInitialized(_)
     );
     let env = Env::new();
     let mut e = KeelEngine::from(&env);
     err!(
         t,
-        e.constructor(Address::ZERO, a(USDC), Address::ZERO, a(1), a(1), a(1), a(1)),
+        e.constructor(
+            Address::ZERO,
+            a(USDC),
+            Address::ZERO,
+            a(1),
+            a(1),
+            a(1),
+            a(1),
+            a(1)
+        ),
         EngineError::InvalidAddress(_)
     );
-    for m in 0..4 {
-        let mut mods = [a(1); 4];
+    for m in 0..5 {
+        let mut mods = [a(1); 5];
         mods[m] = Address::ZERO;
         err!(
             t,
@@ -213,7 +223,8 @@ fn constructor_reverts_when_called_twice_or_zero() {
                 mods[0],
                 mods[1],
                 mods[2],
-                mods[3]
+                mods[3],
+                mods[4]
             ),
             EngineError::InvalidAddress(_)
         );

@@ -28,6 +28,9 @@ pub const KEEPER: Address = Address::repeat_byte(0xEE);
 /// Address of the margin program in tests (delegatecalls run `router::margin_main`).
 pub const MARGIN: Address = Address::repeat_byte(0x3A);
 
+/// Address of the upkeep program in tests (delegatecalls run `router::upkeep_main`).
+pub const UPKEEP: Address = Address::repeat_byte(0x5E);
+
 /// A simulated ERC-20.
 #[derive(Default, Clone)]
 pub struct Token {
@@ -387,7 +390,7 @@ unsafe impl UnsafeCallAccess for Env {
             )
         };
         self.sim.borrow_mut().call_log.push((to, data.to_vec()));
-        // The admin program runs on this host's storage, as a DELEGATECALL does.
+        // The engine's programs run on this host's storage, as a DELEGATECALL does.
         let vm = stylus_sdk::host::VM {
             host: Box::new(self.clone()),
         };
@@ -395,6 +398,7 @@ unsafe impl UnsafeCallAccess for Env {
             ADMIN => keel_engine::router::admin_main(data.to_vec(), vm),
             KEEPER => keel_engine::router::keeper_main(data.to_vec(), vm),
             MARGIN => keel_engine::router::margin_main(data.to_vec(), vm),
+            UPKEEP => keel_engine::router::upkeep_main(data.to_vec(), vm),
             _ => Err(Vec::new()),
         };
         self.finish(r, outs_len)

@@ -6,7 +6,6 @@
 //! stylus-wasm check <file>                  # raw WASM or deployed code
 //! stylus-wasm measure <in.wasm>             # sizes vs limits, for a program not yet under budget
 //! stylus-wasm snip <in.wasm> <out.wasm>     # panic/fmt bodies -> unreachable (then run wasm-opt)
-//! stylus-wasm process-unlimited <in.wasm> <out-dir>  # writes only <name>.wasm, also over budget
 //! ```
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -74,35 +73,6 @@ fn run() -> Result<()> {
             println!("{input}: {n} panic/formatting function bodies replaced by unreachable");
             Ok(())
         }
-        ["process-unlimited", input, out_dir] => {
-            // For a program still over the deployed-code budget: the processed
-            // WASM (every other activation rule enforced) for local execution
-            // (the forge bridge runs raw WASM); no .code/.init is written, so
-            // nothing can deploy it.
-            let raw = std::fs::read(input)
-                .with_context(|| format!("reading {input} (build the WASM first)"))?;
-            let p = process_unlimited(&raw)
-                .with_context(|| format!("{input} breaks a Stylus activation rule"))?;
-            let stem = Path::new(input)
-                .file_stem()
-                .context("input has no file name")?;
-            std::fs::create_dir_all(out_dir).with_context(|| format!("creating {out_dir}"))?;
-            let path = Path::new(out_dir).join(stem).with_extension("wasm");
-            std::fs::write(&path, &p.wasm).with_context(|| format!("writing {}", path.display()))?;
-            println!(
-                "{}: processed {} B, deployed {} B ({:.2}x the {DEPLOYED_CODE_LIMIT} B limit), {} functions: wrote {} only",
-                stem.to_string_lossy(),
-                p.wasm.len(),
-                p.code.len(),
-                p.code.len() as f64 / DEPLOYED_CODE_LIMIT as f64,
-                p.report.functions,
-                path.display()
-            );
-            for v in p.size_violations() {
-                println!("NOT DEPLOYABLE: {v}");
-            }
-            Ok(())
-        }
         ["measure", input] => {
             // Every rule but size is enforced; size is reported, nothing is written:
             // a program over budget must never look deployable.
@@ -135,6 +105,6 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        _ => bail!("usage: stylus-wasm process <in.wasm> <out-dir> | stylus-wasm check <file> | stylus-wasm measure <in.wasm> | stylus-wasm snip <in.wasm> <out.wasm> | stylus-wasm process-unlimited <in.wasm> <out-dir>"),
+        _ => bail!("usage: stylus-wasm process <in.wasm> <out-dir> | stylus-wasm check <file> | stylus-wasm measure <in.wasm> | stylus-wasm snip <in.wasm> <out.wasm>"),
     }
 }
