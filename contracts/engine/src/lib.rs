@@ -13,8 +13,9 @@
 //! - [`params`]: hard bounds, per-account caps, defaults;
 //! - [`oracle`]: Chainlink feeds, sequencer uptime; [`token`]: ERC-20 calls;
 //! - [`ledger`]: cash with the loss index, collateral, positions, trade maths;
-//! - [`margin`]: builds keel-risk inputs from storage (the one place that calls
-//!   `account_margin`); [`liquidation`]: flag, auction, caps, bad debt.
+//! - [`margin`]: builds keel-risk inputs from storage and gets every margin
+//!   figure (the margin program computes, the others delegatecall it);
+//!   [`liquidation`]: flag, auction, caps, bad debt.
 //!
 //! Accounts are `uint256` ids: `owner << 96 | sub` ([`account_id`]), so an owner
 //! has up to 2^96 sub-accounts without registration.
@@ -30,22 +31,29 @@
 //! # Programs (the split) and size
 //!
 //! Stylus caps deployed code at 24,576 bytes (brotli) and 128 KiB raw; the
-//! engine as one program measured 66 KB deployed. It is three programs along
-//! concept lines, all built from this workspace:
+//! engine as one program measured 66 KB deployed. It is five programs along
+//! concept lines, all built from this workspace, plus the risk calculator:
 //!
 //! - `keel_engine` (this crate's cdylib, [`router::accounts`]): the address
-//!   integrators call. Accounts, collateral, trades, margin checks and views,
-//!   `poke`, liquidation, expiry. Its fallback forwards every other selector
-//!   by `delegatecall` to
+//!   integrators call. Accounts, collateral, trades. Its fallback forwards
+//!   every other selector by `delegatecall` (same storage, [`KeelEngine`]) to
+//! - `keel_engine_margin` (`contracts/engine-margin`, [`router::margin`]):
+//!   margin views and `marginFigures`, which the accounts and keeper programs
+//!   also delegatecall for every IM check and liquidation decision;
+//! - `keel_engine_keeper` (`contracts/engine-keeper`, [`router::keeper`]):
+//!   flag, liquidation, bad debt;
+//! - `keel_engine_upkeep` (`contracts/engine-upkeep`, [`router::upkeep`]):
+//!   `poke` and expiry;
 //! - `keel_engine_admin` (`contracts/engine-admin`, [`router::admin`]): roles,
-//!   registries, parameters, on the same storage ([`KeelEngine`]).
+//!   registries, parameters.
 //! - `keel_risk_calc` (`contracts/risk-calc`): the pure fixed-point risk
 //!   maths (portfolio margin, greeks, Black-76 mark, EWMA update), which
-//!   [`margin`] static-calls; no maths runs in the two engine programs.
+//!   [`margin`] static-calls; no maths runs in the engine programs.
 //!
-//! Both engine programs route with the compact codec of [`abi`] instead of the
-//! SDK's `#[public]` router (about 50 KB of WASM for 57 functions). Sizes
-//! are measured by the test command (`stylus-wasm process` fails over budget).
+//! The engine programs route with the compact codec of [`abi`] instead of the
+//! SDK's `#[public]` router (about 50 KB of WASM for 53 functions) and emit
+//! events with [`events::Emit`] instead of alloy's generic encoder. Sizes are
+//! measured by the test command (`stylus-wasm process` fails over budget).
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 
 extern crate alloc;

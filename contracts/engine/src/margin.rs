@@ -3,14 +3,16 @@
 //! `keel_risk_calc` program compute them, and keeps the dynamic (EWMA) state
 //! of each underlying.
 //!
-//! [`KeelEngine::margin_of`] is the single place where an account's margin is
-//! computed; everything margin-related (IM checks, views, liquidation) goes
-//! through it. The arithmetic runs in the calculator program (static call,
-//! word codec of `keel_risk_calc::codec`), so this program carries no
-//! fixed-point maths beyond a few `wmul`/`wdiv`; the numbers are bit for bit
-//! those of keel-risk run natively. Only the underlyings an account touches
-//! enter its `MarketData` (compact indices; the returned map gives the
-//! engine's underlying id of each), with the matching correlation sub-matrix.
+//! `KeelEngine::figures_here` is the single place where an account's margin
+//! is computed, and only the margin program (`keel_engine_margin`) runs it;
+//! the accounts and keeper programs get the same figures from it by
+//! `delegatecall` (`KeelEngine::margin_of`, `KeelEngine::require_im`).
+//! The arithmetic runs in the calculator program (static call, word codec of
+//! `keel_risk_calc::codec`), so no engine program carries fixed-point maths
+//! beyond a few `wmul`/`wdiv`; the numbers are bit for bit those of keel-risk
+//! run natively. Only the underlyings an account touches enter its
+//! `MarketData` (compact indices; the returned map gives the engine's
+//! underlying id of each), with the matching correlation sub-matrix.
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolError;
