@@ -19,6 +19,22 @@ use keel_risk_calc::codec;
 /// Engine result.
 type R<T> = errors::Result<T>;
 
+/// The programs the engine is made of besides `keel_engine` itself, in the
+/// order of the constructor's and `modules()`'s ABI (see `router`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Modules {
+    /// The risk calculator (`keel_risk_calc`), static-called for every figure.
+    pub risk_calc: Address,
+    /// The admin program (`keel_engine_admin`).
+    pub admin: Address,
+    /// The keeper program (`keel_engine_keeper`).
+    pub keeper: Address,
+    /// The margin program (`keel_engine_margin`).
+    pub margin: Address,
+    /// The upkeep program (`keel_engine_upkeep`).
+    pub upkeep: Address,
+}
+
 impl KeelEngine {
     /// Initialises roles, the settlement token (collateral id 0), the program
     /// modules (the risk calculator the margin program static-calls for every
@@ -40,25 +56,22 @@ impl KeelEngine {
         owner: Address,
         settlement_token: Address,
         sequencer_feed: Address,
-        risk_calc: Address,
-        admin: Address,
-        keeper: Address,
-        margin: Address,
-        upkeep: Address,
+        modules: Modules,
     ) -> R<()> {
         if !self.owner.get().is_zero() {
             return Err(EngineError::AlreadyInitialized(
                 errors::KeelAlreadyInitialized {},
             ));
         }
+        let m = modules;
         if [
             owner,
             settlement_token,
-            risk_calc,
-            admin,
-            keeper,
-            margin,
-            upkeep,
+            m.risk_calc,
+            m.admin,
+            m.keeper,
+            m.margin,
+            m.upkeep,
         ]
         .iter()
         .any(|a| a.is_zero())
@@ -70,11 +83,11 @@ impl KeelEngine {
         self.risk_admin.set(owner);
         self.guardian.set(owner);
         self.sequencer.set(sequencer_feed);
-        self.risk_calc.set(risk_calc);
-        self.admin_module.set(admin);
-        self.keeper_module.set(keeper);
-        self.margin_module.set(margin);
-        self.upkeep_module.set(upkeep);
+        self.risk_calc.set(m.risk_calc);
+        self.admin_module.set(m.admin);
+        self.keeper_module.set(m.keeper);
+        self.margin_module.set(m.margin);
+        self.upkeep_module.set(m.upkeep);
         self.sequencer_grace
             .set(alloy_primitives::U32::from(3_600u32));
         st(&mut self.loss_index, keel_risk::WAD);
@@ -94,16 +107,15 @@ impl KeelEngine {
         Ok(())
     }
 
-    /// The program modules: (risk calculator, admin program, keeper program,
-    /// margin program, upkeep program).
-    pub fn modules(&self) -> (Address, Address, Address, Address, Address) {
-        (
-            self.risk_calc.get(),
-            self.admin_module.get(),
-            self.keeper_module.get(),
-            self.margin_module.get(),
-            self.upkeep_module.get(),
-        )
+    /// The program modules the constructor installed (all zero before).
+    pub fn modules(&self) -> Modules {
+        Modules {
+            risk_calc: self.risk_calc.get(),
+            admin: self.admin_module.get(),
+            keeper: self.keeper_module.get(),
+            margin: self.margin_module.get(),
+            upkeep: self.upkeep_module.get(),
+        }
     }
 
     // ------------------------------------------------------------ accounts

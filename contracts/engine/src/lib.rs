@@ -72,6 +72,7 @@ pub mod router;
 mod state;
 pub mod token;
 
+pub use accounts::Modules;
 pub use state::*;
 
 /// The Solidity interface `IKeelEngine`, as the `keel-engine-abi` binary

@@ -49,15 +49,23 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                 a.address(0)?,
                 a.address(1)?,
                 a.address(2)?,
-                a.address(3)?,
-                a.address(4)?,
-                a.address(5)?,
-                a.address(6)?,
-                a.address(7)?,
+                crate::Modules {
+                    risk_calc: a.address(3)?,
+                    admin: a.address(4)?,
+                    keeper: a.address(5)?,
+                    margin: a.address(6)?,
+                    upkeep: a.address(7)?,
+                },
             ))?,
             I::modulesCall::SELECTOR => {
                 let m = e.modules();
-                Out::new(5).a(m.0).a(m.1).a(m.2).a(m.3).a(m.4).done()
+                Out::new(5)
+                    .a(m.risk_calc)
+                    .a(m.admin)
+                    .a(m.keeper)
+                    .a(m.margin)
+                    .a(m.upkeep)
+                    .done()
             }
             I::accountIdCall::SELECTOR => {
                 Out::new(1).u(e.account_id(a.address(0)?, a.u64(1)?)).done()

@@ -9,7 +9,7 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolEvent;
 use common::Env;
 use keel_engine::errors::EngineError;
-use keel_engine::{account_id, events, KeelEngine};
+use keel_engine::{account_id, events, KeelEngine, Modules};
 use stylus_sdk::stylus_core::{AccountAccess, BlockAccess};
 
 const W: i128 = 1_000_000_000_000_000_000;
@@ -65,17 +65,8 @@ impl T {
         env.set_round(a(SEQ), 1, 0, T0 - 10 * DAY, T0 - 10 * DAY, 1);
         let mut e = KeelEngine::from(&env);
         env.vm.set_sender(a(OWNER));
-        e.constructor(
-            a(OWNER),
-            a(USDC),
-            a(SEQ),
-            common::RISK_CALC,
-            common::ADMIN,
-            common::KEEPER,
-            common::MARGIN,
-            common::UPKEEP,
-        )
-        .unwrap();
+        e.constructor(a(OWNER), a(USDC), a(SEQ), common::modules())
+            .unwrap();
         e.set_market(a(MARKET), true).unwrap();
         e.set_underlying(
             0,
@@ -192,42 +183,56 @@ fn constructor_reverts_when_called_twice_or_zero() {
     let mut t = T::new();
     err!(
         t,
-        t.e.constructor(a(BOB), a(USDC), Address::ZERO, a(1), a(1), a(1), a(1), a(1)),
+        t.e.constructor(a(BOB), a(USDC), Address::ZERO, ones()),
         EngineError::AlreadyInitialized(_)
     );
     let env = Env::new();
     let mut e = KeelEngine::from(&env);
     err!(
         t,
-        e.constructor(
-            Address::ZERO,
-            a(USDC),
-            Address::ZERO,
-            a(1),
-            a(1),
-            a(1),
-            a(1),
-            a(1)
-        ),
+        e.constructor(Address::ZERO, a(USDC), Address::ZERO, ones()),
         EngineError::InvalidAddress(_)
     );
-    for m in 0..5 {
-        let mut mods = [a(1); 5];
-        mods[m] = Address::ZERO;
+    let zeroed = [
+        Modules {
+            risk_calc: Address::ZERO,
+            ..ones()
+        },
+        Modules {
+            admin: Address::ZERO,
+            ..ones()
+        },
+        Modules {
+            keeper: Address::ZERO,
+            ..ones()
+        },
+        Modules {
+            margin: Address::ZERO,
+            ..ones()
+        },
+        Modules {
+            upkeep: Address::ZERO,
+            ..ones()
+        },
+    ];
+    for m in zeroed {
         err!(
             t,
-            e.constructor(
-                a(OWNER),
-                a(USDC),
-                Address::ZERO,
-                mods[0],
-                mods[1],
-                mods[2],
-                mods[3],
-                mods[4]
-            ),
+            e.constructor(a(OWNER), a(USDC), Address::ZERO, m),
             EngineError::InvalidAddress(_)
         );
+    }
+    assert_eq!(e.modules(), Modules::default(), "nothing initialised");
+}
+
+/// Every module at address 1.
+fn ones() -> Modules {
+    Modules {
+        risk_calc: a(1),
+        admin: a(1),
+        keeper: a(1),
+        margin: a(1),
+        upkeep: a(1),
     }
 }
 
@@ -1048,6 +1053,48 @@ fn deviation_guard_pauses_new_risk_and_adds_confidence_charge() {
     let (_, _, im_calm, _) = t.e.account_margin(alice()).unwrap();
     assert!(im_calm < im_guarded, "{im_calm} < {im_guarded}");
     t.trade(alice(), 0, W / 2, 3_600 * W).unwrap();
+}
+
+#[test]
+fn margin_figures_match_the_views_and_report_the_new_risk_block() {
+    use keel_engine::margin::NO_UNDERLYING;
+    let mut t = T::new();
+    t.deposit(ALICE, 0, usdc(100_000));
+    t.e.poke(0).unwrap();
+    t.trade(alice(), 0, W, 3_000 * W).unwrap();
+    let f = t.e.margin_figures(alice(), NO_UNDERLYING).unwrap();
+    let (ei, em, im, mm) = t.e.account_margin(alice()).unwrap();
+    assert_eq!((f.equity_im, f.equity_mm, f.im, f.mm), (ei, em, im, mm));
+    assert_eq!(f.health, t.e.health(alice()).unwrap());
+    assert!(f.im > 0 && !f.blocked);
+    // The same figures through the engine's fallback (delegatecall into the
+    // margin program), as every IM check gets them.
+    let out = keel_engine::router::accounts_main(
+        {
+            use alloy_sol_types::SolCall;
+            keel_engine::abi::IKeelEngine::marginFiguresCall {
+                account: alice(),
+                newRiskUnderlying: 0,
+            }
+            .abi_encode()
+        },
+        stylus_sdk::host::VM {
+            host: Box::new(t.env.clone()),
+        },
+    )
+    .unwrap();
+    let r = {
+        use alloy_sol_types::SolCall;
+        keel_engine::abi::IKeelEngine::marginFiguresCall::abi_decode_returns(&out).unwrap()
+    };
+    assert_eq!((r.equityIm, r.im, r.health), (f.equity_im, f.im, f.health));
+    assert!(!r.newRiskBlocked);
+    // A live deviation blocks new risk on the traded underlying only.
+    t.at(T0 + 120);
+    t.set_price(p8(3_600));
+    assert!(t.e.margin_figures(alice(), 0).unwrap().blocked);
+    assert!(!t.e.margin_figures(alice(), 1).unwrap().blocked);
+    assert!(!t.e.margin_figures(alice(), NO_UNDERLYING).unwrap().blocked);
 }
 
 // ---------------------------------------------------------------- liquidation

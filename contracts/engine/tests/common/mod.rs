@@ -31,6 +31,17 @@ pub const MARGIN: Address = Address::repeat_byte(0x3A);
 /// Address of the upkeep program in tests (delegatecalls run `router::upkeep_main`).
 pub const UPKEEP: Address = Address::repeat_byte(0x5E);
 
+/// The engine's modules as this host serves them.
+pub fn modules() -> keel_engine::Modules {
+    keel_engine::Modules {
+        risk_calc: RISK_CALC,
+        admin: ADMIN,
+        keeper: KEEPER,
+        margin: MARGIN,
+        upkeep: UPKEEP,
+    }
+}
+
 /// A simulated ERC-20.
 #[derive(Default, Clone)]
 pub struct Token {
