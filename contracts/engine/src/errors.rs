@@ -156,11 +156,7 @@ impl EngineError {
     /// the module address) is `KeelRiskError(3, 0, 0)`, the calculator-failure
     /// code. Inverse of [`Self::revert_data`] on those four (tested).
     pub fn from_revert_data(d: &[u8]) -> EngineError {
-        let w = |i: usize| {
-            d.get(4 + 32 * i..4 + 32 * (i + 1))
-                .map(U256::from_be_slice)
-                .unwrap_or_default()
-        };
+        let w = |i: usize| revert_word(d, i);
         let small = |i: usize| w(i).saturating_to::<u8>();
         let signed = |i: usize| alloy_primitives::I256::from_raw(w(i));
         use alloy_sol_types::SolError;
@@ -190,6 +186,15 @@ impl EngineError {
             }),
         }
     }
+}
+
+/// Word `i` (after the 4-byte selector) of custom-error revert data `d`;
+/// zero when the data is too short (a truncated error decodes, it does not
+/// panic).
+pub(crate) fn revert_word(d: &[u8], i: usize) -> U256 {
+    d.get(4 + 32 * i..4 + 32 * (i + 1))
+        .map(U256::from_be_slice)
+        .unwrap_or_default()
 }
 
 /// Engine result type.

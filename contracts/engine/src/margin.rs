@@ -75,17 +75,10 @@ pub struct Figures {
 /// becomes `KeelRiskError(1, field, index)`; anything else (no code at the
 /// address, empty or foreign revert data, malformed output) `KeelRiskError(3, 0, 0)`.
 pub fn calc_error(data: &[u8]) -> EngineError {
-    let word = |i: usize| {
-        data.get(4 + 32 * i..4 + 32 * (i + 1))
-            .map(|w| U256::from_be_slice(w))
-    };
+    let word = |i: usize| crate::errors::revert_word(data, i);
     let (kind, field, value) = match data.get(..4) {
-        Some(s) if s == keel_risk_calc::RiskMathError::SELECTOR => {
-            (0, word(0).unwrap_or_default(), U256::ZERO)
-        }
-        Some(s) if s == keel_risk_calc::RiskInvalidInput::SELECTOR => {
-            (1, word(0).unwrap_or_default(), word(1).unwrap_or_default())
-        }
+        Some(s) if s == keel_risk_calc::RiskMathError::SELECTOR => (0, word(0), U256::ZERO),
+        Some(s) if s == keel_risk_calc::RiskInvalidInput::SELECTOR => (1, word(0), word(1)),
         _ => (3, U256::ZERO, U256::ZERO),
     };
     EngineError::Risk(KeelRiskError {
