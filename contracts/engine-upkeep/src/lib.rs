@@ -15,14 +15,4 @@
 
 extern crate alloc;
 
-/// The program's Stylus entry point (wasm32 only).
-#[cfg(target_arch = "wasm32")]
-mod program {
-    #![allow(missing_docs)]
-    use stylus_sdk::prelude::*;
-
-    #[entrypoint]
-    fn user_main(input: alloc::vec::Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
-        keel_engine::router::upkeep_main(input, host)
-    }
-}
+keel_engine::program_entry!(keel_engine::router::upkeep_main);

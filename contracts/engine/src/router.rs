@@ -411,14 +411,31 @@ fn module_main(route: Router, input: Vec<u8>, host: VM) -> ArbResult {
 /// A program's selector router.
 type Router = fn(&mut KeelEngine, &[u8]) -> Option<Result<Vec<u8>>>;
 
-/// The `keel_engine` program's Stylus entry point (wasm32, feature `entrypoint`).
-#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-mod program {
-    #![allow(missing_docs)]
-    use stylus_sdk::prelude::*;
+/// Declares a Stylus program's entry point (wasm32 only, the SDK's
+/// `#[entrypoint]`) that runs `$main`, one of this module's `*_main`
+/// functions. Each engine program crate is this one line plus its docs; the
+/// caller needs `extern crate alloc` and a `stylus-sdk` dependency.
+#[macro_export]
+macro_rules! program_entry {
+    ($main:path) => {
+        /// The program's Stylus entry point (wasm32 only).
+        #[cfg(target_arch = "wasm32")]
+        mod program {
+            #![allow(missing_docs)]
+            use stylus_sdk::prelude::*;
 
-    #[entrypoint]
-    fn user_main(input: alloc::vec::Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
-        super::accounts_main(input, host)
-    }
+            #[entrypoint]
+            fn user_main(
+                input: alloc::vec::Vec<u8>,
+                host: stylus_sdk::host::VM,
+            ) -> stylus_sdk::ArbResult {
+                $main(input, host)
+            }
+        }
+    };
 }
+
+// The `keel_engine` program's entry point (feature `entrypoint`: the other
+// program crates link this one without it).
+#[cfg(feature = "entrypoint")]
+crate::program_entry!(crate::router::accounts_main);
