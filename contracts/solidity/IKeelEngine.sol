@@ -16,10 +16,12 @@ interface IKeelEngine {
     error KeelInvalidExpiry(uint32 instrument, uint64 expiry);
     error KeelInvalidPosition(uint256 account, uint32 instrument, int256 size);
     error KeelLiquidationCapExceeded(uint8 underlying, int256 notional, int256 cap);
+    error KeelLiquidationStepTooLarge(uint256 account, int256 requested, int256 max);
     error KeelNewRiskPaused(uint8 underlying);
     error KeelOracleInvalid(address feed, uint8 reason, uint256 updatedAt);
     error KeelParameterOutOfBounds(uint8 field, int256 value, int256 min, int256 max);
     error KeelPokeTooSoon(uint8 underlying, uint64 nextAllowed);
+    error KeelReentrantCall();
     error KeelRiskError(uint8 kind, uint8 field, int256 value);
     error KeelSequencerUnavailable(uint256 startedAt);
     error KeelSettlementPrice(uint8 underlying, uint64 expiry, bool set);
@@ -32,8 +34,10 @@ interface IKeelEngine {
     event CollateralLiquidated(uint256 indexed account, uint256 indexed liquidator, uint8 indexed id, uint256 amount, int128 paid);
     event CollateralSet(uint8 indexed id, address indexed token, address priceFeed, uint64 imHaircut, uint64 mmHaircut, uint256 depositCap);
     event CorrelationSet(uint8 indexed a, uint8 indexed b, int128 rho);
+    event DeficitChanged(int128 delta, int128 deficit);
     event Deposited(uint256 indexed account, uint8 indexed collateral, address from, uint256 amount);
     event FlagCleared(uint256 indexed account);
+    event InstrumentLimitsSet(uint32 indexed id, int128 minNotional, int128 openInterestCap);
     event InstrumentListed(uint32 indexed id, uint8 indexed underlying, uint8 kind, int128 strike, uint64 expiry);
     event InsuranceFundChanged(int128 delta, int128 balance);
     event Liquidated(uint256 indexed account, uint256 indexed liquidator, uint32 indexed instrument, int128 size, int128 price, int128 discount);
@@ -47,7 +51,9 @@ interface IKeelEngine {
     event RoleSet(uint8 indexed role, address indexed account);
     event SettlementPriceSet(uint8 indexed underlying, uint64 indexed expiry, int128 price);
     event TradeReported(uint256 indexed account, uint32 indexed instrument, address indexed market, int128 sizeDelta, int128 price, int128 fee, int128 realisedPnl);
+    event UnderlyingLimitsSet(uint8 indexed id, uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay);
     event UnderlyingSet(uint8 indexed id, address indexed priceFeed, address volFeed);
+    event VolClamped(uint8 indexed underlying, int128 answer, int128 used);
     event Withdrawn(uint256 indexed account, uint8 indexed collateral, address to, uint256 amount);
 
     function acceptOwnership() external;
@@ -64,22 +70,27 @@ interface IKeelEngine {
     function greeks(uint256 account, uint8 underlying) external view returns (int128 delta, int128 gamma, int128 vega);
     function guardian() external view returns (address);
     function health(uint256 account) external view returns (int128 health);
+    function impliedVol(uint8 underlying) external view returns (int128 vol, uint8 source);
     function instrument(uint32 id) external view returns (uint8 underlying, uint8 kind, int128 strike, uint64 expiry);
+    function instrumentLimits(uint32 id) external view returns (int128 minNotional, int128 openInterestCap, int128 openInterest);
     function insuranceFund() external view returns (int128 balance);
     function isLiquidatable(uint256 account) external view returns (bool liquidatable);
     function isMarket(address market) external view returns (bool);
     function liquidate(uint256 account, uint256 liquidatorAccount, uint32 instrument, int128 size) external returns (int128 price);
     function liquidateCollateral(uint256 account, uint256 liquidatorAccount, uint8 id, uint256 amount) external returns (int128 paid);
+    function liquidationParams() external view returns (int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap, int128 closeFactor);
     function listInstrument(uint8 underlying, uint8 kind, int128 strike, uint64 expiry) external returns (uint32 id);
     function lossIndex() external view returns (int128 index);
-    function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
+    function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked, int128 equity);
     function modules() external view returns (address riskCalc, address admin, address keeper, address margin, address upkeep);
     function owner() external view returns (address);
     function paused() external view returns (bool);
     function pendingOwner() external view returns (address);
     function poke(uint8 underlying) external;
     function positions(uint256 account) external view returns (uint32[] memory instruments, int128[] memory sizes, int128[] memory entryPrices);
-    function recordSettlementPrice(uint8 underlying, uint64 expiry) external returns (int128 price);
+    function priceBand(uint32 instrument) external view returns (int128 mark, int128 spot, int128 low, int128 high);
+    function protocolDeficit() external view returns (int128 deficit);
+    function recordSettlementPrice(uint8 underlying, uint64 expiry, uint80 roundId) external returns (int128 price);
     function registryCounts() external view returns (uint8 collaterals, uint8 underlyings, uint32 instruments);
     function reportTrade(uint256 account, uint32 instrument, int128 sizeDelta, int128 price, int128 fee) external returns (int128 cashChange);
     function riskAdmin() external view returns (address);
@@ -88,7 +99,8 @@ interface IKeelEngine {
     function setConcentrationTiers(int128[] memory thresholds, int128[] memory multipliers) external;
     function setCorrelation(uint8 a, uint8 b, int128 rho) external;
     function setEwma(uint8 id, int128 lambda, uint64 lambdaInterval, int128 k, uint64 horizon, int128 rangeMin, int128 rangeMax, int128 maxFallPerDay, int128 apcFloorShare) external;
-    function setLiquidationParams(int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap) external;
+    function setInstrumentLimits(uint32 id, int128 minNotional, int128 openInterestCap) external;
+    function setLiquidationParams(int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap, int128 closeFactor) external;
     function setMarket(address market, bool authorised) external;
     function setPaused(bool paused) external;
     function setRiskParams(uint32 gridK, int128 volDown, int128 volUp, int128 volUpPower, int128 extremeMove, int128 extremeCover, uint64 timeRoll, bool mmReducedGrid, int128 mmFraction, int128 maxOffsetCredit, int128 shortOptionMin) external;
@@ -96,11 +108,13 @@ interface IKeelEngine {
     function setSequencer(address feed, uint32 grace) external;
     function setSmile(uint8 id, int128 atmVol, int128 skew, int128 curvature, int128 minVol, int128 maxVol) external;
     function setUnderlying(uint8 id, address priceFeed, address volFeed, uint64 heartbeat, uint64 maxDeviation, uint64 guardCooldown, uint64 confidenceAddon) external;
+    function setUnderlyingLimits(uint8 id, uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay) external;
     function settle(uint256 account, uint32 instrument) external returns (int128 payout);
     function settleBadDebt(uint256 account) external;
     function settlementPrice(uint8 underlying, uint64 expiry) external view returns (int128 price);
     function transferOwnership(address newOwner) external;
     function underlying(uint8 id) external view returns (address priceFeed, address volFeed, int128 lastPrice, int128 variancePerSecond, int128 scanRange, uint64 lastPoke, uint64 guardUntil);
+    function underlyingLimits(uint8 id) external view returns (uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay);
     function unflag(uint256 account) external;
     function withdraw(uint256 account, uint8 id, uint256 amount) external;
 }

@@ -29,13 +29,25 @@ import {ExampleMarket} from "../market/ExampleMarket.sol";
 ///   5 bps) and `desk` (an address the tests prank to report single trades).
 abstract contract EngineBase is Test {
     // ---- programs
-    // The deployed code (brotli, as activation takes it) of every program.
-    string internal constant ENGINE_CODE = "target/stylus/keel_engine.code";
-    string internal constant ADMIN_CODE = "target/stylus/keel_engine_admin.code";
-    string internal constant KEEPER_CODE = "target/stylus/keel_engine_keeper.code";
-    string internal constant MARGIN_CODE = "target/stylus/keel_engine_margin.code";
-    string internal constant UPKEEP_CODE = "target/stylus/keel_engine_upkeep.code";
-    string internal constant CALC_CODE = "target/stylus/keel_risk_calc.code";
+    // The deployed code (brotli, as activation takes it) of every program, in
+    // `stylusDir`: `$KEEL_STYLUS_DIR` when set (e.g. `target/stylus-before`,
+    // the programs built from an older revision, to see a test fail on the
+    // code before a fix), else `target/stylus` (what `./dev wasm` builds).
+    // The directory must be readable by forge (fs_permissions in foundry.toml).
+    string internal stylusDir;
+    string internal ENGINE_CODE;
+    string internal ADMIN_CODE;
+    string internal KEEPER_CODE;
+    string internal MARGIN_CODE;
+    string internal UPKEEP_CODE;
+    string internal CALC_CODE;
+    /// The programs speak the engine's ABI from before issue 10 (7-argument
+    /// `setLiquidationParams`, 2-argument `recordSettlementPrice`, 6-value
+    /// `marginFigures`, none of the limit setters and views added with it).
+    /// True for a `stylus-before` directory or with `KEEL_LEGACY_ABI=true`; the
+    /// helpers below then call the old selectors so that the same test runs
+    /// against the old code, and `setUp` calls nothing that did not exist.
+    bool internal legacy;
 
     // ---- units and time
     uint256 internal constant T0 = 1_767_225_600;
@@ -119,7 +131,36 @@ abstract contract EngineBase is Test {
         return abi.encode(o, token, address(sequencerFeed), m[0], m[1], m[2], m[3], m[4]);
     }
 
+    /// Reads `KEEL_STYLUS_DIR` and derives the six program paths and `legacy`.
+    function _programPaths() internal {
+        stylusDir = vm.envOr("KEEL_STYLUS_DIR", string("target/stylus"));
+        ENGINE_CODE = string.concat(stylusDir, "/keel_engine.code");
+        ADMIN_CODE = string.concat(stylusDir, "/keel_engine_admin.code");
+        KEEPER_CODE = string.concat(stylusDir, "/keel_engine_keeper.code");
+        MARGIN_CODE = string.concat(stylusDir, "/keel_engine_margin.code");
+        UPKEEP_CODE = string.concat(stylusDir, "/keel_engine_upkeep.code");
+        CALC_CODE = string.concat(stylusDir, "/keel_risk_calc.code");
+        legacy = vm.envOr("KEEL_LEGACY_ABI", _endsWith(stylusDir, "stylus-before"));
+    }
+
+    function _endsWith(string memory s, string memory suffix) internal pure returns (bool) {
+        bytes memory a = bytes(s);
+        bytes memory b = bytes(suffix);
+        if (a.length > 0 && a[a.length - 1] == "/") {
+            // Ignore one trailing slash.
+            assembly {
+                mstore(a, sub(mload(a), 1))
+            }
+        }
+        if (b.length > a.length) return false;
+        for (uint256 i = 0; i < b.length; i++) {
+            if (a[a.length - b.length + i] != b[i]) return false;
+        }
+        return true;
+    }
+
     function setUp() public virtual {
+        _programPaths();
         vm.warp(T0);
         usdc = new MockERC20("USD Coin", "USDC", 6);
         weth = new MockERC20("Wrapped Ether", "WETH", 18);

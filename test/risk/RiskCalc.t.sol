@@ -54,11 +54,17 @@ interface IRiskCalc {
         int256[] calldata history
     ) external view returns (int256[] memory delta, int256[] memory gamma, int256[] memory vega);
 
-    /// One unit of kind 0 perp (= spot), 1 call, 2 put on one underlying's 8 market words.
-    function markPrice(uint256 timestamp, int256[] calldata market, uint256 kind, int256 strike, uint256 expiry)
-        external
-        view
-        returns (int256 price);
+    /// One unit of kind 0 perp (= spot), 1 call, 2 put on one underlying's 8 market words,
+    /// for a holder of signed `size` (WAD; only its sign matters): outside Black-76's
+    /// moneyness domain the bound margin uses, the lower for longs, the upper for shorts.
+    function markPrice(
+        uint256 timestamp,
+        int256[] calldata market,
+        uint256 kind,
+        int256 strike,
+        uint256 expiry,
+        int256 size
+    ) external view returns (int256 price);
 
     /// params: lambda, lambdaIntervalSeconds, k, horizonSeconds, rangeMin, rangeMax,
     /// maxFallPerDay, apcFloorShare; state and newState: variancePerSecond,
@@ -96,6 +102,7 @@ contract RiskCalcTest is Test {
     uint8 constant F_EWMA_LAMBDA = 29;
     uint8 constant F_SMILE_MIN_VOL = 41;
     uint8 constant MATH_DOMAIN = 2;
+    uint8 constant F_POSITION_SIZE = 6;
 
     struct Case {
         uint256 timestamp;
@@ -424,34 +431,67 @@ contract RiskCalcTest is Test {
             int256 vol = vm.parseJsonInt(b76, string.concat(v, ".vol_wad"));
             uint256 expiry = t0 + vm.parseJsonUint(b76, string.concat(v, ".expiry_seconds"));
             uint256 kind = _eq(vm.parseJsonString(b76, string.concat(v, ".kind")), "call") ? 1 : 2;
-            int256 price = calc.markPrice(t0, _flat(spot, vol), kind, strike, expiry);
-            assertEq(price, vm.parseJsonInt(b76, string.concat(v, ".price")), vm.parseJsonString(b76, string.concat(v, ".note")));
+            int256 want = vm.parseJsonInt(b76, string.concat(v, ".price"));
+            string memory note = vm.parseJsonString(b76, string.concat(v, ".note"));
+            // Inside the domain the holder's side does not matter.
+            assertEq(calc.markPrice(t0, _flat(spot, vol), kind, strike, expiry, WAD), want, note);
+            assertEq(calc.markPrice(t0, _flat(spot, vol), kind, strike, expiry, -WAD), want, note);
         }
     }
 
     function test_markPrice_perpIsSpotAndExpiredIsIntrinsic() public view {
         int256[] memory m = _flat(2000 * WAD, 8e17);
-        assertEq(calc.markPrice(1e9, m, 0, 0, 0), 2000 * WAD, "perp");
-        assertEq(calc.markPrice(1e9, m, 1, 1900 * WAD, 1e9), 100 * WAD, "expired ITM call");
-        assertEq(calc.markPrice(1e9, m, 2, 1900 * WAD, 1e9 - 1), 0, "expired OTM put");
+        assertEq(calc.markPrice(1e9, m, 0, 0, 0, 0), 2000 * WAD, "perp");
+        assertEq(calc.markPrice(1e9, m, 1, 1900 * WAD, 1e9, WAD), 100 * WAD, "expired ITM call");
+        assertEq(calc.markPrice(1e9, m, 2, 1900 * WAD, 1e9 - 1, -WAD), 0, "expired OTM put");
+    }
+
+    /// Strikes outside [spot / 5, 5 x spot] (a put at 3,000 with spot 550, the
+    /// finding that made such positions unliquidatable) get margin's bounded value
+    /// instead of a domain error: the out-of-the-money side between 0 (longs) and
+    /// its value at the boundary strike (shorts), the other side by parity.
+    function test_markPrice_outsideBlack76DomainIsBounded() public view {
+        uint256 t0 = 1e9;
+        uint256 expiry = t0 + 30 days;
+        int256[] memory m = _flat(550 * WAD, 8e17); // flat: the same vol at every strike
+        int256 boundaryCall = calc.markPrice(t0, m, 1, 2750 * WAD, expiry, WAD); // K = 5 x spot
+        assertGt(boundaryCall, 0, "boundary call");
+        // Deep ITM put K = 3,000: intrinsic 2,450 plus the call bound.
+        assertEq(calc.markPrice(t0, m, 2, 3000 * WAD, expiry, WAD), 2450 * WAD, "long put");
+        assertEq(calc.markPrice(t0, m, 2, 3000 * WAD, expiry, -WAD), 2450 * WAD + boundaryCall, "short put");
+        // Deep OTM call K = 3,000: 0 for longs, the boundary call for shorts.
+        assertEq(calc.markPrice(t0, m, 1, 3000 * WAD, expiry, 0), 0, "long call");
+        assertEq(calc.markPrice(t0, m, 1, 3000 * WAD, expiry, -1), boundaryCall, "short call");
+        // Below spot / 5: the put side is bounded by the put at ceil(spot / 5) = 110.
+        int256 boundaryPut = calc.markPrice(t0, m, 2, 110 * WAD, expiry, WAD);
+        assertEq(calc.markPrice(t0, m, 2, 100 * WAD, expiry, WAD), 0, "long put below");
+        assertEq(calc.markPrice(t0, m, 2, 100 * WAD, expiry, -WAD), boundaryPut, "short put below");
+        assertEq(calc.markPrice(t0, m, 1, 100 * WAD, expiry, -WAD), 450 * WAD + boundaryPut, "short call below");
     }
 
     function test_markPrice_revertsWithTypedErrors() public {
         int256[] memory m = _flat(2000 * WAD, 8e17);
         m[6] = m[3] + 1; // minVol above atmVol
         vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, F_SMILE_MIN_VOL, 0));
-        calc.markPrice(1e9, m, 1, 2000 * WAD, 1e9 + 1 days);
+        calc.markPrice(1e9, m, 1, 2000 * WAD, 1e9 + 1 days, WAD);
 
         int256[] memory seven = new int256[](7);
         vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_MARKETS_LENGTH, 7));
-        calc.markPrice(1e9, seven, 0, 0, 0);
+        calc.markPrice(1e9, seven, 0, 0, 0, 0);
 
         vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, C_POSITION_KIND, 0));
-        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 3, 2000 * WAD, 1e9 + 1 days);
+        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 3, 2000 * WAD, 1e9 + 1 days, WAD);
 
-        // Strike above 5 x spot: outside Black-76's domain.
+        // An option's size must fit int128.
+        vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskInvalidInput.selector, F_POSITION_SIZE, 0));
+        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 2, 2000 * WAD, 1e9 + 1 days, type(int256).min);
+
+        // A strike so far below spot that a skewed smile's ln(K / F) is undefined:
+        // a domain error, as in margin.
+        int256[] memory skewed = _flat(2000 * WAD, 8e17);
+        skewed[4] = -2e17;
         vm.expectRevert(abi.encodeWithSelector(IRiskCalc.RiskMathError.selector, MATH_DOMAIN));
-        calc.markPrice(1e9, _flat(2000 * WAD, 8e17), 1, 10_001 * WAD, 1e9 + 1 days);
+        calc.markPrice(1e9, skewed, 2, 1, 1e9 + 1 days, WAD);
     }
 
     // ---- ewmaUpdate ----

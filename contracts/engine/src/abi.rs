@@ -41,7 +41,8 @@ macro_rules! keel_interface {
                 error KeelParameterOutOfBounds(uint8 field, int256 value, int256 min, int256 max);
                 /// A registry (kind 0 collateral, 1 underlying, 2 instrument) has no entry `id`.
                 error KeelUnknownEntry(uint8 kind, uint256 id);
-                /// A registry (kind as above) or an account list (3 positions) is full.
+                /// A registry (kind as above) or an account list (3 positions) is full, or an
+                /// instrument's open interest (4) would exceed its cap `max` (WAD).
                 error KeelCapacityExceeded(uint8 kind, uint256 max);
                 /// The collateral `id` would exceed its deposit cap.
                 error KeelDepositCapExceeded(uint8 id, uint256 cap, uint256 total);
@@ -54,7 +55,8 @@ macro_rules! keel_interface {
                 /// After the call `account` would hold `equity` below the `requirement` (IM), WAD.
                 error KeelInsufficientMargin(uint256 account, int256 equity, int256 requirement);
                 /// Feed `feed` failed: reason 0 call failed, 1 non-positive answer, 2 incomplete
-                /// round, 3 stale (`updatedAt` older than the heartbeat), 4 round before expiry.
+                /// round, 3 stale (`updatedAt` older than the heartbeat), 4 round before expiry,
+                /// 5 not the first round at or after expiry, 6 first round too late after expiry.
                 error KeelOracleInvalid(address feed, uint8 reason, uint256 updatedAt);
                 /// The L2 sequencer is down, or restarted at `startedAt` and is in its grace period.
                 error KeelSequencerUnavailable(uint256 startedAt);
@@ -81,6 +83,12 @@ macro_rules! keel_interface {
                 error KeelInvalidCalldata(uint256 argument);
                 /// The constructor already ran.
                 error KeelAlreadyInitialized();
+                /// A state-changing engine call was entered while another one was in progress
+                /// (e.g. from a token or feed callback).
+                error KeelReentrantCall();
+                /// One liquidation step may take at most `max` (position size, WAD, or collateral
+                /// token units) of `account`'s position or collateral; `requested` is more (close factor).
+                error KeelLiquidationStepTooLarge(uint256 account, int256 requested, int256 max);
 
                 // ---- events
                 /// A two-step ownership transfer was started.
@@ -127,6 +135,16 @@ macro_rules! keel_interface {
                 event InsuranceFundChanged(int128 delta, int128 balance);
                 /// A bankrupt account's deficit was covered: `fromInsurance` by the fund, `socialised` by the index.
                 event BadDebtSettled(uint256 indexed account, int128 deficit, int128 fromInsurance, int128 socialised, int128 lossIndex);
+                /// A loss that neither the insurance fund nor positive cash could cover changed the
+                /// protocol deficit by `delta` (cash, WAD; negative = repaid by insurance funding) to `deficit`.
+                event DeficitChanged(int128 delta, int128 deficit);
+                /// `poke` read the implied-vol feed of `underlying` outside the smile's [minVol, maxVol]:
+                /// `answer` was clamped to `used` (WAD), as every margin check does.
+                event VolClamped(uint8 indexed underlying, int128 answer, int128 used);
+                /// Per-underlying limits changed (vol-feed heartbeat s, trade price band WAD, settlement delay s; 0 = default).
+                event UnderlyingLimitsSet(uint8 indexed id, uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay);
+                /// Per-instrument limits changed (minimum position notional and open-interest cap, WAD; cap 0 = none).
+                event InstrumentLimitsSet(uint32 indexed id, int128 minNotional, int128 openInterestCap);
 
                 // ---- accounts program (keel_engine, the engine's address)
                 function modules() external view returns (address riskCalc, address admin, address keeper, address margin, address upkeep);
@@ -141,6 +159,8 @@ macro_rules! keel_interface {
                 function positions(uint256 account) external view returns (uint32[] instruments, int128[] sizes, int128[] entryPrices);
                 function flaggedAt(uint256 account) external view returns (uint64 time);
                 function reportTrade(uint256 account, uint32 instrument, int128 sizeDelta, int128 price, int128 fee) external returns (int128 cashChange);
+                /// Losses no one could be charged for (cash, WAD): settlement-token claims exceed what backs them by this much.
+                function protocolDeficit() external view returns (int128 deficit);
 
                 // ---- margin program (keel_engine_margin, reached by delegatecall)
                 function accountMargin(uint256 account) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm);
@@ -150,7 +170,17 @@ macro_rules! keel_interface {
                 function greeks(uint256 account, uint8 underlying) external view returns (int128 delta, int128 gamma, int128 vega);
                 /// Every margin figure of `account` in one call, and whether its live deviation guard
                 /// blocks new risk on `newRiskUnderlying` (255 = no underlying: never blocked).
-                function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked);
+                /// `equity` is the account's value at mark without haircuts (collateral at oracle price,
+                /// rounded down), the solvency measure of liquidation and the flag reward.
+                function marginFigures(uint256 account, uint8 newRiskUnderlying) external view returns (int128 equityIm, int128 equityMm, int128 im, int128 mm, int128 health, bool newRiskBlocked, int128 equity);
+                /// The engine's mark of `instrument` (perp: spot; option: Black-76 at the smile vol, bounded
+                /// outside the model's domain as margin values it), the underlying's spot, and the band
+                /// [low, high] every reported trade price must lie in (WAD).
+                function priceBand(uint32 instrument) external view returns (int128 mark, int128 spot, int128 low, int128 high);
+                /// The ATM implied vol margin uses for `underlying` (WAD) and its source: 0 the smile's stored
+                /// ATM vol (no feed), 1 the feed, 2 the feed clamped into [minVol, maxVol], 3 the stored ATM vol
+                /// because the feed is stale or unreadable (the oracle-confidence add-on is then charged).
+                function impliedVol(uint8 underlying) external view returns (int128 vol, uint8 source);
 
                 // ---- keeper program (keel_engine_keeper, reached by delegatecall)
                 function flag(uint256 account) external;
@@ -161,7 +191,7 @@ macro_rules! keel_interface {
 
                 // ---- upkeep program (keel_engine_upkeep, reached by delegatecall)
                 function poke(uint8 underlying) external;
-                function recordSettlementPrice(uint8 underlying, uint64 expiry) external returns (int128 price);
+                function recordSettlementPrice(uint8 underlying, uint64 expiry, uint80 roundId) external returns (int128 price);
                 function settlementPrice(uint8 underlying, uint64 expiry) external view returns (int128 price);
                 function settle(uint256 account, uint32 instrument) external returns (int128 payout);
 
@@ -189,7 +219,12 @@ macro_rules! keel_interface {
                 function correlation(uint8 a, uint8 b) external view returns (int128 rho);
                 function setRiskParams(uint32 gridK, int128 volDown, int128 volUp, int128 volUpPower, int128 extremeMove, int128 extremeCover, uint64 timeRoll, bool mmReducedGrid, int128 mmFraction, int128 maxOffsetCredit, int128 shortOptionMin) external;
                 function setConcentrationTiers(int128[] thresholds, int128[] multipliers) external;
-                function setLiquidationParams(int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap) external;
+                function setLiquidationParams(int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap, int128 closeFactor) external;
+                function liquidationParams() external view returns (int128 flagReward, int128 discountStart, int128 discountPerSecond, int128 discountMax, int128 buffer, uint64 window, int128 cap, int128 closeFactor);
+                function setUnderlyingLimits(uint8 id, uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay) external;
+                function underlyingLimits(uint8 id) external view returns (uint64 volHeartbeat, uint64 priceBand, uint64 settlementDelay);
+                function setInstrumentLimits(uint32 id, int128 minNotional, int128 openInterestCap) external;
+                function instrumentLimits(uint32 id) external view returns (int128 minNotional, int128 openInterestCap, int128 openInterest);
                 function listInstrument(uint8 underlying, uint8 kind, int128 strike, uint64 expiry) external returns (uint32 id);
                 function instrument(uint32 id) external view returns (uint8 underlying, uint8 kind, int128 strike, uint64 expiry);
             }
@@ -253,6 +288,11 @@ impl<'a> Args<'a> {
     /// `uint64` word `i`.
     pub fn u64(&self, i: usize) -> Result<u64, EngineError> {
         Ok(self.uint(i, 64)? as u64)
+    }
+
+    /// `uint80` word `i` (a Chainlink round id).
+    pub fn u80(&self, i: usize) -> Result<u128, EngineError> {
+        self.uint(i, 80)
     }
 
     /// `bool` word `i`.

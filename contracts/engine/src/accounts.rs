@@ -14,6 +14,7 @@ use crate::events::*;
 use crate::margin::{calc_error, Figures};
 use crate::params::{self, check, field};
 use crate::{account_id, ld, ld64, st, KeelEngine};
+use keel_risk::{wmul, Rounding};
 use keel_risk_calc::codec;
 
 /// Engine result.
@@ -126,12 +127,18 @@ impl KeelEngine {
     }
 
     /// Deposits `amount` (token units) of collateral `id` from the caller into
-    /// `account` (anyone may fund any account). Credits what actually arrived;
-    /// the settlement token (id 0) credits cash. Works while new risk is paused.
+    /// `account`. Credits what actually arrived; the settlement token (id 0)
+    /// credits cash, and anyone may pay cash into any account (it can only
+    /// improve it). Other collateral only its owner may deposit: a stranger's
+    /// 1 wei of a token would otherwise add a feed read to every margin
+    /// check of the account and block `settleBadDebt` (which needs an account
+    /// without collateral). Works while new risk is paused.
     ///
     /// # Errors
-    /// `KeelInvalidAmount` (zero); `KeelUnknownEntry`; `KeelTokenCallFailed`;
-    /// `KeelDepositCapExceeded`.
+    /// `KeelInvalidAmount` (zero, or a balance beyond the engine's amount
+    /// bound, which margin could not value); `KeelUnauthorizedAccount`
+    /// (collateral into another's account); `KeelUnknownEntry`;
+    /// `KeelTokenCallFailed`; `KeelDepositCapExceeded`.
     ///
     /// # Events
     /// `Deposited`.
@@ -140,6 +147,9 @@ impl KeelEngine {
             return Err(EngineError::InvalidAmount(KeelInvalidAmount {}));
         }
         self.collateral_exists(id)?;
+        if id != 0 {
+            self.only_account_owner(account)?;
+        }
         let from = self.vm().msg_sender();
         let token = self.collaterals.getter(id).token.get();
         let got = self.pull(token, from, amount)?;
@@ -159,8 +169,15 @@ impl KeelEngine {
             let w = self.token_to_wad(0, got)?;
             self.add_cash(account, w)?;
         } else {
+            let bal = self
+                .accounts
+                .getter(account)
+                .collateral
+                .get(id)
+                .saturating_add(got);
+            // Margin values every balance in WAD below the amount bound.
+            self.token_to_wad(id, bal)?;
             let mut a = self.accounts.setter(account);
-            let bal = a.collateral.get(id).saturating_add(got);
             a.collateral.setter(id).set(bal);
             let m = a.collateral_mask.get().to::<u8>() | (1 << id);
             a.collateral_mask.set(alloy_primitives::U8::from(m));
@@ -233,13 +250,14 @@ impl KeelEngine {
     }
 
     /// Adds `amount` (token units) of the settlement token from the caller to the
-    /// insurance fund.
+    /// insurance fund; while there is a protocol deficit, the amount repays it
+    /// first (the claims it stands for are then backed again).
     ///
     /// # Errors
     /// `KeelInvalidAmount`; `KeelTokenCallFailed`.
     ///
     /// # Events
-    /// `InsuranceFundChanged`.
+    /// `DeficitChanged` (when it repays), `InsuranceFundChanged`.
     pub fn fund_insurance(&mut self, amount: U256) -> R<()> {
         if amount.is_zero() {
             return Err(EngineError::InvalidAmount(KeelInvalidAmount {}));
@@ -250,7 +268,20 @@ impl KeelEngine {
         let w = self.token_to_wad(0, got)?;
         let total = self.collaterals.getter(0).total.get().saturating_add(got);
         self.collaterals.setter(0).total.set(total);
-        self.change_insurance(w)
+        let repaid = w.min(ld(&self.deficit));
+        if repaid > 0 {
+            self.change_deficit(-repaid)?;
+        }
+        if w > repaid {
+            self.change_insurance(w - repaid)?;
+        }
+        Ok(())
+    }
+
+    /// Losses no one could be charged for (cash, WAD, >= 0): positive cash
+    /// balances exceed the settlement tokens that back them by this much.
+    pub fn protocol_deficit(&self) -> i128 {
+        ld(&self.deficit)
     }
 
     /// Insurance fund balance (cash, WAD).
@@ -297,15 +328,27 @@ impl KeelEngine {
     /// (WAD) for `account`, with a `fee` (cash, WAD, >= 0) credited to the
     /// market's own account `accountId(market, 0)` (authorised markets only).
     /// Perp PnL realises into cash on reduction; option premium moves through
-    /// cash. If the trade adds risk (grows or flips the position) new risk must
-    /// not be paused for the underlying and the account must hold IM afterwards.
+    /// cash. Rules, so that no trade moves value out of an account that cannot
+    /// afford it:
+    /// - the price lies in the band around the engine's own mark
+    ///   (`priceBand`: perps spot, options Black-76);
+    /// - a non-zero position afterwards is worth at least the instrument's
+    ///   minimum notional (|size| x spot);
+    /// - a trade that adds risk (grows or flips the position) needs new risk
+    ///   not paused for the underlying, the open-interest cap respected and
+    ///   IM afterwards;
+    /// - any other trade needs IM afterwards too, unless the account was
+    ///   already below IM: then its health must not fall and its MM-view
+    ///   equity must stay non-negative.
+    ///
     /// Returns the cash change from PnL or premium.
     ///
     /// # Errors
     /// `KeelUnauthorizedAccount` (not a market); `KeelUnknownEntry`;
-    /// `KeelParameterOutOfBounds` (size, price, fee); `KeelInvalidExpiry`
-    /// (expired option); `KeelNewRiskPaused`; `KeelCapacityExceeded(3, 16)`;
-    /// `KeelInsufficientMargin`; oracle errors.
+    /// `KeelParameterOutOfBounds` (size, fee, price outside the band 19,
+    /// position below the minimum notional 26); `KeelInvalidExpiry` (expired
+    /// option); `KeelNewRiskPaused`; `KeelCapacityExceeded(3, 16)` (positions)
+    /// or `(4, cap)` (open interest); `KeelInsufficientMargin`; oracle errors.
     ///
     /// # Events
     /// `TradeReported`.
@@ -346,14 +389,43 @@ impl KeelEngine {
         if adds_risk {
             self.check_new_risk(u)?;
         }
+        // The engine's own mark bounds the price (an off-market price moves
+        // value between the two sides of a trade).
+        let (_, spot, low, high) = self.band(instrument)?;
+        check(field::PRICE, price, low, high)?;
+        let min = ld(&self.instruments.getter(instrument).min_notional);
+        let notional = wmul(new.abs(), spot, Rounding::Down)?;
+        if new != 0 && notional < min {
+            return Err(errors::out_of_bounds(
+                field::MIN_NOTIONAL,
+                notional,
+                min,
+                max,
+            ));
+        }
+        let before = if adds_risk {
+            None
+        } else {
+            Some(self.margin_of(account)?)
+        };
         let pnl = self.apply_trade(account, instrument, size_delta, price)?;
+        if adds_risk {
+            let i = self.instruments.getter(instrument);
+            let (oi, cap) = (ld(&i.open_interest), ld(&i.oi_cap));
+            if cap != 0 && oi > cap {
+                return Err(EngineError::CapacityExceeded(
+                    errors::KeelCapacityExceeded {
+                        kind: errors::kind::OPEN_INTEREST,
+                        max: U256::from(cap as u128),
+                    },
+                ));
+            }
+        }
         if fee != 0 {
             self.add_cash(account, -fee)?;
             self.add_cash(account_id(market, 0), fee)?;
         }
-        if adds_risk {
-            self.require_im(account, Some(u))?;
-        }
+        self.require_margin(account, adds_risk.then_some(u), before.as_ref())?;
         self.emit(TradeReported {
             account,
             instrument,
@@ -392,6 +464,17 @@ impl KeelEngine {
     pub fn is_liquidatable(&self, account: U256) -> R<bool> {
         let r = self.figures_here(account, None)?;
         Ok(r.equity_mm < r.mm)
+    }
+
+    /// The ATM implied vol margin uses for `underlying` (WAD) and its source
+    /// (`margin::vol_source`: 0 stored, 1 feed, 2 clamped feed, 3 fallback).
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry`.
+    pub fn implied_vol(&self, underlying: u8) -> R<(i128, u8)> {
+        self.underlying_exists(underlying)?;
+        let (v, src, _) = self.atm_vol(underlying);
+        Ok((v, src))
     }
 
     /// Every margin figure of `account`, and whether new risk on
@@ -455,7 +538,8 @@ impl KeelEngine {
     /// `KeelOracleInvalid`; `KeelRiskError`.
     ///
     /// # Events
-    /// `Poked`.
+    /// `Poked`; `VolClamped` when the implied-vol feed answers outside the
+    /// smile's bounds (every margin check then uses the clamped value).
     pub fn poke(&mut self, underlying: u8) -> R<()> {
         self.underlying_exists(underlying)?;
         let now = self.now();
@@ -476,6 +560,14 @@ impl KeelEngine {
             scanRange: state.scan_range,
             deviation: tripped,
         });
+        let (used, source, answer) = self.atm_vol(underlying);
+        if source == crate::margin::vol_source::CLAMPED {
+            self.emit(VolClamped {
+                underlying,
+                answer,
+                used,
+            });
+        }
         Ok(())
     }
 
@@ -563,18 +655,34 @@ impl KeelEngine {
 
     // ------------------------------------------------------------ expiry
 
-    /// Records the settlement price of (`underlying`, `expiry`) from the spot
-    /// feed's latest round, which must be updated at or after `expiry` (and be
-    /// fresh). Once only. Permissionless.
+    /// Records the settlement price of (`underlying`, `expiry`): the answer of
+    /// the spot feed's round `round_id` (a Chainlink `uint80` round id, read
+    /// with `getRoundData`), which must be the first round at or after
+    /// `expiry`: complete with a positive answer, `updatedAt >= expiry`, round
+    /// `round_id - 1` readable with `updatedAt < expiry`, and `updatedAt` at
+    /// most the underlying's settlement delay after `expiry` (its
+    /// `settlementDelay`, or `params::DEFAULT_SETTLEMENT_DELAY` when 0). So
+    /// the price does not depend on who calls when; the heartbeat does not
+    /// apply (the round is historical). Once only. Permissionless; the
+    /// sequencer must be up (out of its grace period).
     ///
     /// # Errors
-    /// `KeelUnknownEntry`; `KeelInvalidExpiry` (before expiry);
-    /// `KeelSettlementPrice(set = true)`; `KeelOracleInvalid` (reason 4 when the
-    /// round predates expiry).
+    /// `KeelUnknownEntry`; `KeelInvalidExpiry` (before expiry, or expiry 0);
+    /// `KeelSettlementPrice(set = true)`; `KeelSequencerUnavailable`;
+    /// `KeelOracleInvalid(feed, reason, updatedAt)`: 0 the round cannot be
+    /// read, 1 answer not positive, 2 incomplete, 4 round before expiry, 6
+    /// round later than expiry + delay (with the round's `updatedAt`), 5 not
+    /// the first round (round 0, or round `round_id - 1` unreadable or at or
+    /// after expiry; with that round's `updatedAt`, 0 if unreadable).
     ///
     /// # Events
     /// `SettlementPriceSet`.
-    pub fn record_settlement_price(&mut self, underlying: u8, expiry: u64) -> R<i128> {
+    pub fn record_settlement_price(
+        &mut self,
+        underlying: u8,
+        expiry: u64,
+        round_id: u128,
+    ) -> R<i128> {
         self.underlying_exists(underlying)?;
         if self.now() < expiry || expiry == 0 {
             return Err(EngineError::InvalidExpiry(KeelInvalidExpiry {
@@ -590,14 +698,41 @@ impl KeelEngine {
                 set: true,
             }));
         }
-        let (feed, dec, hb) = self.spot_feed(underlying);
-        let (price, round) = self.read_price(feed, dec, hb)?;
-        if round.updated_at < expiry {
-            return Err(EngineError::OracleInvalid(errors::KeelOracleInvalid {
+        self.check_sequencer()?;
+        let (feed, dec, _) = self.spot_feed(underlying);
+        let delay = match ld64(&self.underlyings.getter(underlying).settlement_delay) {
+            0 => params::DEFAULT_SETTLEMENT_DELAY,
+            d => d,
+        };
+        let bad = |reason, at: u64| {
+            EngineError::OracleInvalid(errors::KeelOracleInvalid {
                 feed,
-                reason: errors::oracle_reason::BEFORE_EXPIRY,
-                updatedAt: U256::from(round.updated_at),
-            }));
+                reason,
+                updatedAt: U256::from(at),
+            })
+        };
+        use errors::oracle_reason as why;
+        let r = self.read_round_at(feed, round_id)?;
+        let at = r.updated_at;
+        let price = match r.answer.filter(|a| *a > 0) {
+            Some(a) => crate::oracle::to_wad(a, dec).ok_or(bad(why::NON_POSITIVE, at))?,
+            None => return Err(bad(why::NON_POSITIVE, at)),
+        };
+        if at == 0 || !r.complete {
+            return Err(bad(why::INCOMPLETE, at));
+        }
+        if at < expiry {
+            return Err(bad(why::BEFORE_EXPIRY, at));
+        }
+        if at > expiry.saturating_add(delay) {
+            return Err(bad(why::TOO_LATE, at));
+        }
+        // The round before must be readable and predate expiry: `round_id` is the first.
+        let prev = round_id.checked_sub(1).map(|p| self.read_round_at(feed, p));
+        match prev {
+            Some(Ok(p)) if p.updated_at < expiry => {}
+            Some(Ok(p)) => return Err(bad(why::NOT_FIRST_ROUND, p.updated_at)),
+            _ => return Err(bad(why::NOT_FIRST_ROUND, 0)),
         }
         st(&mut self.settlement_prices.setter(key), price);
         self.emit(SettlementPriceSet {

@@ -166,10 +166,14 @@ impl KeelEngine {
     /// Lists (id = current count) or updates (id < count) a collateral (risk admin).
     /// Id 0 is the settlement token: only its cap may change (haircuts must be 0).
     /// Haircuts are WAD: 0 <= mm <= im <= 0.95; heartbeat in [60, 172800] s.
+    /// A token is listed at most once (two ids for one token would count one
+    /// balance twice against the deposit caps and the window caps).
     ///
     /// # Errors
     /// `KeelUnauthorizedAccount`; `KeelParameterOutOfBounds` (field codes in
-    /// `params::field`); `KeelCapacityExceeded(0, 8)` when the registry is full;
+    /// `params::field`; `TOKEN` with value 0 when an update changes the token,
+    /// with value `j` when a new id's token is already listed as id `j`);
+    /// `KeelCapacityExceeded(0, 8)` when the registry is full;
     /// `KeelOracleInvalid` when `decimals()` of the token or feed cannot be read.
     ///
     /// # Events
@@ -213,6 +217,9 @@ impl KeelEngine {
         } else {
             if token.is_zero() {
                 return Err(EngineError::InvalidAddress(KeelInvalidAddress {}));
+            }
+            if let Some(j) = (0..count).find(|j| self.collaterals.getter(*j).token.get() == token) {
+                return Err(errors::out_of_bounds(field::TOKEN, j as i128, 0, 0));
             }
             (self.read_decimals(token)?, 0)
         };
@@ -559,10 +566,13 @@ impl KeelEngine {
     /// Sets the liquidation parameters (risk admin): keeper reward for a flag
     /// (cash, [0, 1000]); discount at flag time <= cap <= 0.5 and growth per
     /// second in [0, 0.01] (WAD fractions of spot); buffer above MM in [0, 1];
-    /// anti-cascade window in [60, 86400] s and base cap (notional, > 0).
+    /// anti-cascade window in [60, 86400] s and base cap (notional, > 0);
+    /// close factor, the largest share of a position or collateral balance
+    /// one liquidation step may take, in [0.05, 1] (WAD).
     ///
     /// # Errors
-    /// `KeelUnauthorizedAccount`; `KeelParameterOutOfBounds`.
+    /// `KeelUnauthorizedAccount`; `KeelParameterOutOfBounds` (`CLOSE_FACTOR`
+    /// for the close factor).
     ///
     /// # Events
     /// `ParamsSet(1)`.
@@ -576,6 +586,7 @@ impl KeelEngine {
         buffer: i128,
         window: u64,
         cap: i128,
+        close_factor: i128,
     ) -> R<()> {
         self.only_risk_admin()?;
         let w = keel_risk::WAD;
@@ -586,23 +597,147 @@ impl KeelEngine {
         check(field::BUFFER, buffer, 0, w)?;
         check(field::WINDOW, window as i128, 60, 86_400)?;
         check(field::CAP, cap, 1, params::MAX_PRICE)?;
+        check(field::CLOSE_FACTOR, close_factor, w / 20, w)?;
         self.store_liquidation_params(
             flag_reward,
             [discount_start, discount_per_second, discount_max],
             buffer,
             window,
             cap,
+            close_factor,
         );
         self.emit(ParamsSet { which: 1 });
         Ok(())
     }
 
-    /// Lists an instrument (risk admin): kind 0 perp (strike and expiry 0), 1 call,
-    /// 2 put (strike in (0, 1e15] WAD, expiry in [now + 1 h, now + 2 y]). Returns its id.
+    /// The liquidation parameters, in `setLiquidationParams` order: flag
+    /// reward (cash), discount at flag time, its growth per second and its
+    /// cap (WAD fractions of spot), buffer above MM (WAD), anti-cascade window
+    /// (s) and base cap (notional), close factor (WAD).
+    pub fn liquidation_params(&self) -> (i128, i128, i128, i128, i128, u64, i128, i128) {
+        let l = &self.liq;
+        (
+            ld(&l.flag_reward),
+            lda(&l.discount, 0),
+            lda(&l.discount, 1),
+            lda(&l.discount, 2),
+            ld(&l.buffer),
+            ld64(&l.window),
+            ld(&l.cap),
+            ld(&l.close_factor),
+        )
+    }
+
+    /// Sets the limits of underlying `id` (risk admin), each 0 for its default:
+    /// the implied-vol feed's heartbeat, s (0 or [60, 172800]; 0 = the spot
+    /// feed's heartbeat); the half width of the band reported trade prices
+    /// must lie in around the mark, WAD fraction of spot (0 or [0.001, 0.5];
+    /// 0 = the current scan range R); the settlement delay, the latest time
+    /// after an expiry at which the first oracle round may still settle it, s
+    /// (0 or [60, 604800]; 0 = `params::DEFAULT_SETTLEMENT_DELAY`, 1 h).
     ///
     /// # Errors
-    /// `KeelUnauthorizedAccount`; `KeelUnknownEntry`; `KeelParameterOutOfBounds`;
-    /// `KeelCapacityExceeded(2, ...)`.
+    /// `KeelUnauthorizedAccount`; `KeelUnknownEntry(1, id)`;
+    /// `KeelParameterOutOfBounds` (`HEARTBEAT`, `PRICE_BAND`, `SETTLEMENT_DELAY`).
+    ///
+    /// # Events
+    /// `UnderlyingLimitsSet`.
+    pub fn set_underlying_limits(
+        &mut self,
+        id: u8,
+        vol_heartbeat: u64,
+        price_band: u64,
+        settlement_delay: u64,
+    ) -> R<()> {
+        self.only_risk_admin()?;
+        self.underlying_exists(id)?;
+        let w = keel_risk::WAD as u64;
+        check_or_zero(field::HEARTBEAT, vol_heartbeat, 60, 172_800)?;
+        check_or_zero(field::PRICE_BAND, price_band, w / 1_000, w / 2)?;
+        let max_delay = params::MAX_SETTLEMENT_DELAY;
+        check_or_zero(field::SETTLEMENT_DELAY, settlement_delay, 60, max_delay)?;
+        let mut u = self.underlyings.setter(id);
+        st64(&mut u.vol_heartbeat, vol_heartbeat);
+        st64(&mut u.price_band, price_band);
+        st64(&mut u.settlement_delay, settlement_delay);
+        drop(u);
+        self.emit(UnderlyingLimitsSet {
+            id,
+            volHeartbeat: vol_heartbeat,
+            priceBand: price_band,
+            settlementDelay: settlement_delay,
+        });
+        Ok(())
+    }
+
+    /// The limits of underlying `id` as stored (0 = the default, see
+    /// [`Self::set_underlying_limits`]): (vol-feed heartbeat s, price band WAD,
+    /// settlement delay s).
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry(1, id)`.
+    pub fn underlying_limits(&self, id: u8) -> R<(u64, u64, u64)> {
+        self.underlying_exists(id)?;
+        let u = self.underlyings.getter(id);
+        Ok((
+            ld64(&u.vol_heartbeat),
+            ld64(&u.price_band),
+            ld64(&u.settlement_delay),
+        ))
+    }
+
+    /// Sets the limits of instrument `id` (risk admin): the minimum notional
+    /// (|size| x spot, WAD) of a non-zero position after a trade, and the cap
+    /// on its open interest (sum of long sizes, WAD; 0 = none), each in
+    /// [0, MAX_PRICE]. A cap below the current open interest blocks only
+    /// trades that add risk. New instruments start at minimum notional
+    /// `params::DEFAULT_MIN_NOTIONAL` (10) and no cap.
+    ///
+    /// # Errors
+    /// `KeelUnauthorizedAccount`; `KeelUnknownEntry(2, id)`;
+    /// `KeelParameterOutOfBounds` (`MIN_NOTIONAL`, `OI_CAP`).
+    ///
+    /// # Events
+    /// `InstrumentLimitsSet`.
+    pub fn set_instrument_limits(&mut self, id: u32, min_notional: i128, oi_cap: i128) -> R<()> {
+        self.only_risk_admin()?;
+        self.instrument_exists(id)?;
+        check(field::MIN_NOTIONAL, min_notional, 0, params::MAX_PRICE)?;
+        check(field::OI_CAP, oi_cap, 0, params::MAX_PRICE)?;
+        let mut i = self.instruments.setter(id);
+        st(&mut i.min_notional, min_notional);
+        st(&mut i.oi_cap, oi_cap);
+        drop(i);
+        self.emit(InstrumentLimitsSet {
+            id,
+            minNotional: min_notional,
+            openInterestCap: oi_cap,
+        });
+        Ok(())
+    }
+
+    /// The limits of instrument `id` and its current open interest (WAD):
+    /// (minimum notional, open-interest cap (0 = none), open interest).
+    ///
+    /// # Errors
+    /// `KeelUnknownEntry(2, id)`.
+    pub fn instrument_limits(&self, id: u32) -> R<(i128, i128, i128)> {
+        self.instrument_exists(id)?;
+        let i = self.instruments.getter(id);
+        Ok((ld(&i.min_notional), ld(&i.oi_cap), ld(&i.open_interest)))
+    }
+
+    /// Lists an instrument (risk admin): kind 0 perp (strike and expiry 0), 1 call,
+    /// 2 put (strike in (0, 1e15] WAD and in [ceil(spot / 5), 5 x spot] of the
+    /// underlying's current oracle spot, Black-76's moneyness domain; expiry in
+    /// [now + 1 h, now + 2 y]). Returns its id. The instrument starts with
+    /// minimum notional `params::DEFAULT_MIN_NOTIONAL` and no open-interest cap
+    /// (see [`Self::set_instrument_limits`]).
+    ///
+    /// # Errors
+    /// `KeelUnauthorizedAccount`; `KeelUnknownEntry`; `KeelParameterOutOfBounds`
+    /// (`STRIKE_RANGE` with the range when the strike is outside it);
+    /// `KeelCapacityExceeded(2, ...)`; oracle errors of the spot read (options).
     ///
     /// # Events
     /// `InstrumentListed`.
@@ -638,12 +773,19 @@ impl KeelEngine {
                 },
             ));
         }
+        if kind != 0 {
+            // spot > 0 (read_price): (spot - 1) / 5 + 1 = ceil(spot / 5).
+            let spot = self.spot(underlying)?;
+            let (lo, hi) = ((spot - 1) / 5 + 1, spot.saturating_mul(5));
+            check(field::STRIKE_RANGE, strike, lo, hi)?;
+        }
         {
             let mut i = self.instruments.setter(id);
             i.underlying.set(alloy_primitives::U8::from(underlying));
             i.kind.set(alloy_primitives::U8::from(kind));
             st(&mut i.strike, strike);
             st64(&mut i.expiry, expiry);
+            st(&mut i.min_notional, params::DEFAULT_MIN_NOTIONAL);
         }
         self.instrument_count
             .set(alloy_primitives::U32::from(id + 1));
@@ -668,4 +810,13 @@ impl KeelEngine {
             ld64(&i.expiry),
         ))
     }
+}
+
+/// Checks `v == 0` (the default) or `lo <= v <= hi`, else
+/// `KeelParameterOutOfBounds(field, v, lo, hi)`.
+fn check_or_zero(field: u8, v: u64, lo: u64, hi: u64) -> R<()> {
+    if v == 0 {
+        return Ok(());
+    }
+    check(field, v as i128, lo as i128, hi as i128)
 }

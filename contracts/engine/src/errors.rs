@@ -11,9 +11,9 @@ pub use crate::abi::IKeelEngine::{
     KeelAlreadyInitialized, KeelCapacityExceeded, KeelDepositCapExceeded, KeelInsufficientBalance,
     KeelInsufficientMargin, KeelInvalidAccountState, KeelInvalidAddress, KeelInvalidAmount,
     KeelInvalidCalldata, KeelInvalidExpiry, KeelInvalidPosition, KeelLiquidationCapExceeded,
-    KeelNewRiskPaused, KeelOracleInvalid, KeelParameterOutOfBounds, KeelPokeTooSoon, KeelRiskError,
-    KeelSequencerUnavailable, KeelSettlementPrice, KeelTokenCallFailed, KeelUnauthorizedAccount,
-    KeelUnknownEntry,
+    KeelLiquidationStepTooLarge, KeelNewRiskPaused, KeelOracleInvalid, KeelParameterOutOfBounds,
+    KeelPokeTooSoon, KeelReentrantCall, KeelRiskError, KeelSequencerUnavailable,
+    KeelSettlementPrice, KeelTokenCallFailed, KeelUnauthorizedAccount, KeelUnknownEntry,
 };
 
 /// Every revert of the engine. Derives the Solidity encoding of the wrapped error.
@@ -63,6 +63,10 @@ pub enum EngineError {
     InvalidCalldata(KeelInvalidCalldata),
     /// See [`KeelAlreadyInitialized`].
     AlreadyInitialized(KeelAlreadyInitialized),
+    /// See [`KeelReentrantCall`].
+    ReentrantCall(KeelReentrantCall),
+    /// See [`KeelLiquidationStepTooLarge`].
+    LiquidationStepTooLarge(KeelLiquidationStepTooLarge),
 }
 
 impl EngineError {
@@ -138,6 +142,11 @@ impl EngineError {
             ),
             E::InvalidCalldata(e) => (KeelInvalidCalldata::SELECTOR, vec![e.argument]),
             E::AlreadyInitialized(_) => (KeelAlreadyInitialized::SELECTOR, vec![]),
+            E::ReentrantCall(_) => (KeelReentrantCall::SELECTOR, vec![]),
+            E::LiquidationStepTooLarge(e) => (
+                KeelLiquidationStepTooLarge::SELECTOR,
+                vec![e.account, i(&e.requested), i(&e.max)],
+            ),
         };
         let mut out = Vec::with_capacity(4 + 32 * w.len());
         out.extend_from_slice(&sel);
@@ -210,6 +219,8 @@ pub mod kind {
     pub const INSTRUMENT: u8 = 2;
     /// Positions of one account.
     pub const POSITIONS: u8 = 3;
+    /// An instrument's open interest (`max` = its cap).
+    pub const OPEN_INTEREST: u8 = 4;
 }
 
 /// Account states used in [`KeelInvalidAccountState`].
@@ -242,6 +253,12 @@ pub mod oracle_reason {
     pub const STALE: u8 = 3;
     /// The round was updated before the expiry being settled.
     pub const BEFORE_EXPIRY: u8 = 4;
+    /// The round given for a settlement is not the first at or after the
+    /// expiry (the round before it is also at or after the expiry, or unreadable).
+    pub const NOT_FIRST_ROUND: u8 = 5;
+    /// The first round at or after the expiry came later than the
+    /// underlying's settlement delay allows.
+    pub const TOO_LATE: u8 = 6;
 }
 
 /// Shorthand constructors keep call sites short (and the WASM small).

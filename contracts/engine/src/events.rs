@@ -15,10 +15,11 @@ use alloy_sol_types::SolEvent;
 use stylus_sdk::{host::VM, stylus_core::RawLogAccess};
 
 pub use crate::abi::IKeelEngine::{
-    AccountFlagged, BadDebtSettled, CollateralLiquidated, CollateralSet, CorrelationSet, Deposited,
-    FlagCleared, InstrumentListed, InsuranceFundChanged, Liquidated, MarketSet,
-    OwnershipTransferStarted, OwnershipTransferred, ParamsSet, PauseSet, Poked, PositionSettled,
-    RoleSet, SettlementPriceSet, TradeReported, UnderlyingSet, Withdrawn,
+    AccountFlagged, BadDebtSettled, CollateralLiquidated, CollateralSet, CorrelationSet,
+    DeficitChanged, Deposited, FlagCleared, InstrumentListed, InsuranceFundChanged, Liquidated,
+    MarketSet, OwnershipTransferStarted, OwnershipTransferred, ParamsSet, PauseSet, Poked,
+    PositionSettled, RoleSet, SettlementPriceSet, TradeReported, UnderlyingSet, VolClamped,
+    Withdrawn,
 };
 
 /// The ABI word of a static value: what both a topic and a data slot hold.
@@ -127,6 +128,8 @@ emit! {
     PositionSettled [account, instrument] [size, payout];
     InsuranceFundChanged [] [delta, balance];
     BadDebtSettled [account] [deficit, fromInsurance, socialised, lossIndex];
+    DeficitChanged [] [delta, deficit];
+    VolClamped [underlying] [answer, used];
 }
 
 #[cfg(test)]
@@ -269,6 +272,61 @@ mod tests {
             fromInsurance: 1,
             socialised: n,
             lossIndex: 10i128.pow(18),
+        });
+        check(DeficitChanged {
+            delta: n,
+            deficit: p,
+        });
+        check(VolClamped {
+            underlying: 4,
+            answer: p,
+            used: n,
+        });
+    }
+}
+
+// ---- per-underlying and per-instrument limits (admin program)
+
+pub use crate::abi::IKeelEngine::{InstrumentLimitsSet, UnderlyingLimitsSet};
+
+emit! {
+    UnderlyingLimitsSet [id] [volHeartbeat, priceBand, settlementDelay];
+    InstrumentLimitsSet [id] [minNotional, openInterestCap];
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use stylus_sdk::testing::TestVM;
+
+    /// Emits `e` with the hand encoder and checks it equals alloy's encoding.
+    fn check<E: Emit + SolEvent>(e: E) {
+        let test = TestVM::new();
+        e.emit(&VM {
+            host: Box::new(test.clone()),
+        });
+        let want = e.encode_log_data();
+        assert_eq!(
+            test.get_emitted_logs(),
+            [(want.topics().to_vec(), want.data.to_vec())],
+            "{}",
+            E::SIGNATURE
+        );
+    }
+
+    #[test]
+    fn limits_events_equal_alloy_encoding() {
+        check(UnderlyingLimitsSet {
+            id: 7,
+            volHeartbeat: u64::MAX,
+            priceBand: 1,
+            settlementDelay: 604_800,
+        });
+        check(InstrumentLimitsSet {
+            id: u32::MAX,
+            minNotional: i128::MAX,
+            openInterestCap: -1,
         });
     }
 }

@@ -11,8 +11,8 @@ use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding};
 
 use crate::errors::{kind, overflow, EngineError, KeelCapacityExceeded, Result};
-use crate::events::InsuranceFundChanged;
-use crate::params::MAX_POSITIONS;
+use crate::events::{DeficitChanged, InsuranceFundChanged};
+use crate::params::{MAX_POSITIONS, MIN_LOSS_INDEX};
 use crate::{ld, st, KeelEngine};
 
 /// Perp trade arithmetic: new (size, entry) and the realised PnL (cash, rounded
@@ -131,7 +131,8 @@ impl KeelEngine {
         self.accounts.getter(account).position_ids.len()
     }
 
-    /// Writes a position, keeping the id list (cap [`MAX_POSITIONS`]) in sync.
+    /// Writes a position, keeping the id list (cap [`MAX_POSITIONS`]) and the
+    /// instrument's open interest (the sum of long sizes) in sync.
     pub(crate) fn write_position(
         &mut self,
         account: U256,
@@ -140,6 +141,13 @@ impl KeelEngine {
         entry: i128,
     ) -> Result<()> {
         let (old, _) = self.position(account, instrument);
+        if old.max(0) != size.max(0) {
+            let mut i = self.instruments.setter(instrument);
+            let oi = ld(&i.open_interest)
+                .checked_add(size.max(0) - old.max(0))
+                .ok_or_else(overflow)?;
+            st(&mut i.open_interest, oi.max(0));
+        }
         let mut a = self.accounts.setter(account);
         if old == 0 && size != 0 {
             if a.position_ids.len() >= MAX_POSITIONS {
@@ -193,19 +201,48 @@ impl KeelEngine {
         Ok(cash)
     }
 
-    /// Lowers the loss index to charge `loss` (WAD, > 0) to all positive cash;
-    /// returns the amount actually socialised (at most the positive cash).
+    /// Lowers the loss index to charge `loss` (WAD, >= 0) to all positive
+    /// cash P; returns the amount socialised. The index falls by the factor
+    /// (P - charged) / P but never below [`MIN_LOSS_INDEX`]: at an index of 0
+    /// every later loss would be charged to nobody. What cannot be charged
+    /// (beyond P, or beyond the floor) is added to the protocol deficit,
+    /// never dropped.
+    ///
+    /// Rounding: the new index rounds down (balances lose at most one wei
+    /// more than their share), and `charged` is what P actually fell by.
+    ///
+    /// # Events
+    /// `DeficitChanged` when part of the loss is uncovered.
     pub(crate) fn socialise(&mut self, loss: i128) -> Result<i128> {
         let p = ld(&self.positive_cash);
-        let charged = loss.min(p);
-        if charged <= 0 {
-            return Ok(0);
-        }
         let index = ld(&self.loss_index);
-        let new_index = mul_div(index, p - charged, p, Rounding::Down)?;
-        st(&mut self.loss_index, new_index);
-        st(&mut self.positive_cash, p - charged);
+        let mut charged = loss.min(p).max(0);
+        if charged > 0 && index > MIN_LOSS_INDEX {
+            // The most P may fall by while the index stays at the floor:
+            // index x (P - c) / P >= MIN  <=>  c <= P - ceil(MIN x P / index).
+            let keep = mul_div(MIN_LOSS_INDEX, p, index, Rounding::Up)?;
+            charged = charged.min(p - keep).max(0);
+            let new_index = mul_div(index, p - charged, p, Rounding::Down)?.max(MIN_LOSS_INDEX);
+            st(&mut self.loss_index, new_index);
+            st(&mut self.positive_cash, p - charged);
+        } else {
+            charged = 0;
+        }
+        if loss > charged {
+            self.change_deficit(loss - charged)?;
+        }
         Ok(charged)
+    }
+
+    /// Changes the protocol deficit by `d` and emits `DeficitChanged`.
+    pub(crate) fn change_deficit(&mut self, d: i128) -> Result<()> {
+        let v = ld(&self.deficit).checked_add(d).ok_or_else(overflow)?;
+        st(&mut self.deficit, v);
+        self.emit(DeficitChanged {
+            delta: d,
+            deficit: v,
+        });
+        Ok(())
     }
 }
 

@@ -10,11 +10,23 @@
 //!
 //! Dutch auction: the discount is `min(start + rate x (now - flaggedAt), max)`,
 //! a fraction of spot per unit of size, so both perps and options move at a
-//! price that improves for the liquidator as time passes. For a solvent
-//! account (MM-view equity >= 0) the discount paid is capped at the health the
-//! step releases, so a liquidation never leaves it less healthy than before;
-//! a step that releases none (taking a hedge) is refused. Insolvent accounts
-//! pay the full auction discount (the shortfall goes to the insurance fund).
+//! price that improves for the liquidator as time passes. Caps on what an
+//! account pays, so that liquidation never creates bad debt:
+//! - equity at mark (no haircuts) >= 0 before the step: the discount is
+//!   capped at that equity after booking, so the account ends at >= 0;
+//! - MM-view equity >= 0: also capped at the health the step releases, so a
+//!   liquidation never leaves it less healthy than before; a step that
+//!   releases none (taking a hedge) is refused;
+//! - insolvent accounts (equity at mark < 0) pay the full auction discount
+//!   (the shortfall goes to the insurance fund).
+//!
+//! Steps are bounded: one step takes at most the close factor of a position
+//! or collateral balance (rounded up), unless what would remain is dust
+//! (worth less than the instrument's minimum notional or
+//! `params::DUST_NOTIONAL`); the flag reward is capped at the account's
+//! equity at mark, so flagging never creates or deepens bad debt; and a
+//! liquidator may not liquidate an account of its own owner (which would
+//! consume the anti-cascade window cap at no cost).
 use crate::margin::Figures;
 use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding, WAD};
@@ -27,6 +39,7 @@ use crate::errors::{
 use crate::events::{
     AccountFlagged, BadDebtSettled, CollateralLiquidated, FlagCleared, Liquidated, PositionSettled,
 };
+use crate::params::DUST_NOTIONAL;
 use crate::{account_id, ld, ld64, lda, st, st64, KeelEngine};
 
 /// Auction discount after `elapsed` seconds: `min(start + rate x elapsed, max)` (WAD).
@@ -45,7 +58,61 @@ pub fn intrinsic(kind: u8, s: i128, strike: i128) -> i128 {
     }
 }
 
+/// `used + notional` when it stays within `cap`, else
+/// `KeelLiquidationCapExceeded(underlying, used + notional, cap)`.
+fn check_cap(underlying: u8, used: i128, notional: i128, cap: i128) -> Result<i128> {
+    let total = used.saturating_add(notional);
+    if total > cap {
+        return Err(EngineError::LiquidationCapExceeded(
+            KeelLiquidationCapExceeded {
+                underlying,
+                notional: crate::errors::i256(total),
+                cap: crate::errors::i256(cap),
+            },
+        ));
+    }
+    Ok(total)
+}
+
 impl KeelEngine {
+    /// The anti-cascade window the current time falls in.
+    fn window_index(&self) -> u64 {
+        self.now() / ld64(&self.liq.window).max(1)
+    }
+
+    /// One step of a liquidation of an account solvent at mark (`before`)
+    /// may take `take` of `held` (both >= 0, WAD units worth `price` each)
+    /// when it is at most `ceil(held x closeFactor)`, or anything when what
+    /// such a step would leave is worth less than `dust` (so small remainders
+    /// are closed at once instead of in ever smaller steps). An insolvent
+    /// account (equity at mark < 0) has nothing left to protect and is closed
+    /// out as fast as liquidators take it.
+    ///
+    /// # Errors
+    /// `KeelLiquidationStepTooLarge(account, take, max)`.
+    fn check_step(
+        &self,
+        account: U256,
+        before: &Figures,
+        take: i128,
+        held: i128,
+        price: i128,
+        dust: i128,
+    ) -> Result<()> {
+        let max = wmul(held, ld(&self.liq.close_factor), Rounding::Up)?;
+        let rest = wmul(held - max, price, Rounding::Down)?;
+        if before.equity >= 0 && take > max && rest >= dust {
+            return Err(EngineError::LiquidationStepTooLarge(
+                crate::errors::KeelLiquidationStepTooLarge {
+                    account,
+                    requested: crate::errors::i256(take),
+                    max: crate::errors::i256(max),
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// MM x (1 + buffer), rounded up: the level a liquidation may restore.
     fn target(&self, mm: i128) -> Result<i128> {
         Ok(mm.saturating_add(wmul(mm, ld(&self.liq.buffer), Rounding::Up)?))
@@ -67,7 +134,7 @@ impl KeelEngine {
     fn check_liquidation(&self, account: U256, liquidator: U256) -> Result<Figures> {
         let owner = crate::account_owner(liquidator);
         let sender = self.vm().msg_sender();
-        if owner != sender || liquidator == account {
+        if owner != sender || crate::account_owner(account) == owner {
             return Err(crate::errors::unauthorized(sender));
         }
         if ld64(&self.accounts.getter(account).flagged_at) == 0 {
@@ -82,9 +149,9 @@ impl KeelEngine {
 
     /// The discount actually paid by `account` to `liquidator` for a step
     /// already booked at mark (no discount): the auction's `wanted` (cash,
-    /// WAD), capped for a solvent account (MM-view equity >= 0 before the
-    /// step) at the health the step released, so that no liquidation leaves a
-    /// solvent account less healthy than it was. Books the transfer.
+    /// WAD), capped (see the module docs) at the account's equity at mark
+    /// after booking when it was solvent at mark, and at the health the step
+    /// released when its MM-view equity was >= 0. Books the transfer.
     ///
     /// # Errors
     /// `KeelInvalidAccountState(account, 6)` when the step releases no health
@@ -96,18 +163,18 @@ impl KeelEngine {
         before: &Figures,
         wanted: i128,
     ) -> Result<i128> {
-        let paid = if before.equity_mm >= 0 {
-            let released = self
-                .margin_of(account)?
-                .health
-                .saturating_sub(before.health);
-            if released <= 0 {
-                return Err(bad_state(account, state::HEALTH_WOULD_FALL));
+        let mut paid = wanted;
+        if before.equity >= 0 {
+            let after = self.margin_of(account)?;
+            paid = paid.min(after.equity.max(0));
+            if before.equity_mm >= 0 {
+                let released = after.health.saturating_sub(before.health);
+                if released <= 0 {
+                    return Err(bad_state(account, state::HEALTH_WOULD_FALL));
+                }
+                paid = paid.min(released);
             }
-            wanted.min(released)
-        } else {
-            wanted
-        };
+        }
         if paid > 0 {
             self.add_cash(account, -paid)?;
             self.add_cash(liquidator, paid)?;
@@ -141,7 +208,7 @@ impl KeelEngine {
         }
         let now = self.now();
         st64(&mut self.accounts.setter(account).flagged_at, now);
-        let reward = ld(&self.liq.flag_reward);
+        let reward = ld(&self.liq.flag_reward).min(r.equity.max(0));
         let keeper = self.vm().msg_sender();
         self.add_cash(account, -reward)?;
         self.add_cash(account_id(keeper, 0), reward)?;
@@ -195,12 +262,14 @@ impl KeelEngine {
             }));
         }
         let before = self.check_liquidation(account, liquidator)?;
-        let (mark, spot, u) = self.mark(instrument)?;
+        let (mark, spot, u) = self.mark(instrument, pos)?;
         let d = self.current_discount(account);
+        let dust = ld(&self.instruments.getter(instrument).min_notional).max(DUST_NOTIONAL);
+        self.check_step(account, &before, size.abs(), pos.abs(), spot, dust)?;
         // Anti-cascade: notional liquidated per underlying per window.
         let notional = wmul(size.abs(), spot, Rounding::Up)?;
         let cap = self.liquidation_cap(u)?;
-        let window = self.now() / ld64(&self.liq.window).max(1);
+        let window = self.window_index();
         let used = {
             let c = self.underlyings.getter(u);
             if ld64(&c.liq_window) == window {
@@ -209,16 +278,7 @@ impl KeelEngine {
                 0
             }
         };
-        let total = used.saturating_add(notional);
-        if total > cap {
-            return Err(EngineError::LiquidationCapExceeded(
-                KeelLiquidationCapExceeded {
-                    underlying: u,
-                    notional: crate::errors::i256(total),
-                    cap: crate::errors::i256(cap),
-                },
-            ));
-        }
+        let total = check_cap(u, used, notional, cap)?;
         {
             let mut c = self.underlyings.setter(u);
             st64(&mut c.liq_window, window);
@@ -281,6 +341,25 @@ impl KeelEngine {
         let (price, _) = self.read_price(feed, dec, hb)?;
         let d = self.current_discount(account);
         let at_mark = wmul(self.token_to_wad(id, amount)?, price, Rounding::Up)?;
+        let (amt, b) = (self.token_to_wad(id, amount)?, self.token_to_wad(id, bal)?);
+        self.check_step(account, &before, amt, b, price, DUST_NOTIONAL)?;
+        // Anti-cascade: value of this collateral liquidated per window
+        // (underlying code 255 in the error: a collateral, not an underlying).
+        let window = self.window_index();
+        let used = {
+            let c = self.collaterals.getter(id);
+            if ld64(&c.liq_window) == window {
+                ld(&c.liq_notional)
+            } else {
+                0
+            }
+        };
+        let total = check_cap(255, used, at_mark, ld(&self.liq.cap))?;
+        {
+            let mut c = self.collaterals.setter(id);
+            st64(&mut c.liq_window, window);
+            st(&mut c.liq_notional, total);
+        }
         self.move_collateral(account, liquidator, id, amount);
         self.add_cash(liquidator, -at_mark)?;
         self.add_cash(account, at_mark)?;

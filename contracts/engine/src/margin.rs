@@ -50,6 +50,18 @@ pub struct Gathered {
 /// `newRiskUnderlying` of `marginFigures` meaning "no new risk": never blocked.
 pub const NO_UNDERLYING: u8 = 255;
 
+/// Where the ATM implied vol of an underlying came from (`impliedVol`'s `source`).
+pub mod vol_source {
+    /// The smile's stored ATM vol: the underlying has no vol feed.
+    pub const STORED: u8 = 0;
+    /// The vol feed's answer, inside the smile's [min, max].
+    pub const FEED: u8 = 1;
+    /// The vol feed's answer clamped into the smile's [min, max].
+    pub const CLAMPED: u8 = 2;
+    /// The stored ATM vol because the vol feed is stale or unreadable.
+    pub const FALLBACK: u8 = 3;
+}
+
 /// The margin figures every decision of the engine uses (WAD), as the
 /// calculator reports them, and whether new risk on the underlying named in
 /// the request is blocked by its live deviation guard.
@@ -68,6 +80,11 @@ pub struct Figures {
     /// New risk on the requested underlying is paused (deviation guard tripped
     /// and the account trades it).
     pub blocked: bool,
+    /// Equity at mark without haircuts: `equity_mm` plus the MM haircut of
+    /// every collateral (amount x price x haircut, rounded down, so it never
+    /// exceeds the true value). The solvency measure of liquidation and of
+    /// the flag reward: a step never takes it below zero.
+    pub equity: i128,
 }
 
 /// The engine's error for a failed calculator call: `RiskMathError(kind)`
@@ -142,6 +159,7 @@ impl KeelEngine {
             DEFAULT_BUFFER,
             DEFAULT_WINDOW,
             DEFAULT_CAP,
+            DEFAULT_CLOSE_FACTOR,
         );
     }
 
@@ -153,7 +171,9 @@ impl KeelEngine {
         buffer: i128,
         window: u64,
         cap: i128,
+        close_factor: i128,
     ) {
+        st(&mut self.liq.close_factor, close_factor);
         st(&mut self.liq.flag_reward, reward);
         for (i, v) in discount.iter().enumerate() {
             sta(&mut self.liq.discount, i, *v);
@@ -319,22 +339,62 @@ impl KeelEngine {
         Err(EngineError::NewRiskPaused(KeelNewRiskPaused { underlying }))
     }
 
-    /// Market state of underlying `u` for a margin computation.
-    fn underlying_market(&self, u: u8) -> Result<(UnderlyingMarket, bool)> {
+    /// The ATM implied vol of `u` (WAD) and its source ([`vol_source`]):
+    /// the vol feed's answer clamped into the smile's [min, max] (an answer
+    /// outside is a feed fault, not a reason to stop margining), or the
+    /// smile's stored ATM vol when there is no feed, or when the feed is
+    /// stale (its own heartbeat, else the spot feed's) or unreadable. That
+    /// fallback never blocks a margin check, so liquidation goes on through a
+    /// vol-feed outage; it is charged the oracle-confidence add-on (see
+    /// [`Self::underlying_market`]), and the risk admin keeps the stored ATM
+    /// vol at a conservative level.
+    pub(crate) fn atm_vol(&self, u: u8) -> (i128, u8, i128) {
+        let c = self.underlyings.getter(u);
+        let stored = lda(&c.smile, 0);
+        let feed = c.vol_feed.get();
+        if feed.is_zero() {
+            return (stored, vol_source::STORED, stored);
+        }
+        let hb = match ld64(&c.vol_heartbeat) {
+            0 => ld64(&c.heartbeat),
+            h => h,
+        };
+        match self.read_price(feed, c.vol_decimals.get().to::<u8>(), hb) {
+            Ok((v, _)) => {
+                let used = v.clamp(lda(&c.smile, 3), lda(&c.smile, 4));
+                let src = if used == v {
+                    vol_source::FEED
+                } else {
+                    vol_source::CLAMPED
+                };
+                (used, src, v)
+            }
+            Err(_) => (stored, vol_source::FALLBACK, stored),
+        }
+    }
+
+    /// Market state of underlying `u` for a margin computation, and whether
+    /// its deviation guard is live. The vol feed is read only when
+    /// `options` (the account holds options on `u`): a perp-only account
+    /// never depends on it. While the guard is live or the vol is a fallback,
+    /// the oracle-confidence add-on is charged.
+    pub(crate) fn underlying_market(
+        &self,
+        u: u8,
+        options: bool,
+    ) -> Result<(UnderlyingMarket, bool)> {
         let spot = self.spot(u)?;
         let guarded = self.guarded(u, spot)?;
-        let c = self.underlyings.getter(u);
-        let vol_feed = c.vol_feed.get();
-        let atm = if vol_feed.is_zero() {
-            lda(&c.smile, 0)
+        let (atm, src, _) = if options {
+            self.atm_vol(u)
         } else {
-            self.read_price(
-                vol_feed,
-                c.vol_decimals.get().to::<u8>(),
-                ld64(&c.heartbeat),
-            )?
-            .0
+            (
+                lda(&self.underlyings.getter(u).smile, 0),
+                vol_source::STORED,
+                0,
+            )
         };
+        let c = self.underlyings.getter(u);
         let smile = Smile {
             atm_vol: atm,
             skew: lda(&c.smile, 1),
@@ -342,7 +402,7 @@ impl KeelEngine {
             min_vol: lda(&c.smile, 3),
             max_vol: lda(&c.smile, 4),
         };
-        let oracle_confidence = if guarded {
+        let oracle_confidence = if guarded || src == vol_source::FALLBACK {
             ld64(&c.confidence_addon) as i128
         } else {
             0
@@ -396,12 +456,7 @@ impl KeelEngine {
         data.extend_from_slice(&crate::abi::IKeelEngine::marginFiguresCall::SELECTOR);
         data.extend_from_slice(&account.to_be_bytes::<32>());
         data.extend_from_slice(&U256::from(new_risk.unwrap_or(NO_UNDERLYING)).to_be_bytes::<32>());
-        let vm = self.vm();
-        vm.flush_cache(true);
-        // SAFETY: the margin module is set once by the constructor and is the
-        // engine's own program over this storage layout; it only reads.
-        let out = unsafe { RawCall::new_delegate(vm).call(self.margin_module.get(), &data) }
-            .map_err(|d| EngineError::from_revert_data(&d))?;
+        let out = self.margin_call(&data)?;
         let a = Args(&out);
         let w = |i: usize| a.i128(i).map_err(|_| calc_error(&[]));
         Ok(Figures {
@@ -411,7 +466,38 @@ impl KeelEngine {
             mm: w(3)?,
             health: w(4)?,
             blocked: a.bool(5).map_err(|_| calc_error(&[]))?,
+            equity: w(6)?,
         })
+    }
+
+    /// Runs `data` (a margin-program call) in the margin program by
+    /// `delegatecall` on this storage, pending writes flushed first.
+    ///
+    /// # Errors
+    /// The margin program's error, decoded ([`EngineError::from_revert_data`]).
+    fn margin_call(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let vm = self.vm();
+        vm.flush_cache(true);
+        // SAFETY: the margin module is set once by the constructor and is the
+        // engine's own program over this storage layout; it only reads.
+        unsafe { RawCall::new_delegate(vm).call(self.margin_module.get(), data) }
+            .map_err(|d| EngineError::from_revert_data(&d))
+    }
+
+    /// [`Self::price_band`] from the margin program (the accounts program
+    /// has no room for marks): (mark, spot, low, high), WAD.
+    ///
+    /// # Errors
+    /// As [`Self::figures`].
+    pub(crate) fn band(&self, instrument: u32) -> Result<(i128, i128, i128, i128)> {
+        use alloy_sol_types::SolCall;
+        let mut data = Vec::with_capacity(36);
+        data.extend_from_slice(&crate::abi::IKeelEngine::priceBandCall::SELECTOR);
+        data.extend_from_slice(&U256::from(instrument).to_be_bytes::<32>());
+        let out = self.margin_call(&data)?;
+        let a = Args(&out);
+        let w = |i: usize| a.i128(i).map_err(|_| calc_error(&[]));
+        Ok((w(0)?, w(1)?, w(2)?, w(3)?))
     }
 
     /// [`Self::figures`] computed here: what the margin program answers.
@@ -421,6 +507,11 @@ impl KeelEngine {
     pub(crate) fn figures_here(&self, account: U256, new_risk: Option<u8>) -> Result<Figures> {
         let g = self.gather(account, new_risk)?;
         let r = self.margin_with(&g)?;
+        let mut equity = r.equity_mm;
+        for c in &g.inputs.portfolio.collaterals {
+            let value = wmul(c.amount, c.price, Rounding::Down)?;
+            equity = equity.saturating_add(wmul(value, c.mm_haircut, Rounding::Down)?);
+        }
         Ok(Figures {
             equity_im: r.equity_im,
             equity_mm: r.equity_mm,
@@ -428,7 +519,28 @@ impl KeelEngine {
             mm: r.mm,
             health: r.health,
             blocked: g.blocked,
+            equity,
         })
+    }
+
+    /// The band every reported trade price of `instrument` must lie in:
+    /// (mark, spot, low, high), WAD. Half width = the underlying's
+    /// `price_band` (or, when unset, its current scan range R) x spot,
+    /// rounded down; for options too it is measured in spot (an option's
+    /// value moves by at most |delta| <= 1 times a spot move), so a band
+    /// never excludes fair prices of cheap options. `low` is at least 1.
+    ///
+    /// # Errors
+    /// Oracle errors; `KeelRiskError`.
+    pub fn price_band(&self, instrument: u32) -> Result<(i128, i128, i128, i128)> {
+        let (mark, spot, u) = self.mark(instrument, 0)?;
+        let c = self.underlyings.getter(u);
+        let band = match ld64(&c.price_band) {
+            0 => lda(&c.state, 2),
+            b => b as i128,
+        };
+        let hw = wmul(band, spot, Rounding::Down)?;
+        Ok((mark, spot, (mark - hw).max(1), mark.saturating_add(hw)))
     }
 
     /// The calculator's margin for gathered inputs.
@@ -486,8 +598,11 @@ impl KeelEngine {
         }
         let mut underlyings = Vec::with_capacity(map.len());
         let mut blocked = false;
-        for u in &map {
-            let (m, g) = self.underlying_market(*u)?;
+        for (i, u) in map.iter().enumerate() {
+            let options = positions
+                .iter()
+                .any(|p| p.underlying == i as u32 && !matches!(p.instrument, Instrument::Perp));
+            let (m, g) = self.underlying_market(*u, options)?;
             blocked |= g && new_risk == Some(*u);
             underlyings.push(m);
         }
@@ -554,13 +669,34 @@ impl KeelEngine {
     /// `KeelInsufficientMargin(account, equity, requirement)`; `KeelNewRiskPaused`;
     /// oracle errors; `KeelRiskError`.
     pub(crate) fn require_im(&self, account: U256, new_risk: Option<u8>) -> Result<()> {
+        self.require_margin(account, new_risk, None)
+    }
+
+    /// The margin rule after any change an account's owner or market makes:
+    /// the account holds IM, or — only when `before` (its figures before the
+    /// change) shows it already below IM — the change did not lower its
+    /// health and left its MM-view equity non-negative. So a reduction may
+    /// always bring a distressed account closer to safety, but no change can
+    /// move value out of an account that cannot afford it (an off-market
+    /// close between colluding accounts, a fee) and leave bad debt behind.
+    ///
+    /// # Errors
+    /// As [`Self::require_im`].
+    pub(crate) fn require_margin(
+        &self,
+        account: U256,
+        new_risk: Option<u8>,
+        before: Option<&Figures>,
+    ) -> Result<()> {
         let r = self.figures(account, new_risk)?;
         if r.blocked {
             return Err(EngineError::NewRiskPaused(KeelNewRiskPaused {
                 underlying: new_risk.unwrap_or(NO_UNDERLYING),
             }));
         }
-        if r.equity_im < r.im {
+        let recovering =
+            before.is_some_and(|b| b.equity_im < b.im && r.health >= b.health && r.equity_mm >= 0);
+        if r.equity_im < r.im && !recovering {
             return Err(EngineError::InsufficientMargin(KeelInsufficientMargin {
                 account,
                 equity: crate::errors::i256(r.equity_im),
@@ -641,18 +777,27 @@ impl KeelEngine {
         Ok((state, tripped))
     }
 
-    /// Mark price of `instrument` (perp: spot; option: Black-76 at the smile
-    /// vol, from the calculator) and the spot and id of its underlying.
+    /// Mark price of `instrument` for a holder of signed `size` (perp: spot;
+    /// option: the calculator's Black-76 at the smile vol, bounded outside
+    /// the model's domain as margin values it: the holder's worse bound) and
+    /// the spot and id of its underlying.
     ///
     /// # Errors
     /// Oracle errors; `KeelRiskError`.
-    pub(crate) fn mark(&self, instrument: u32) -> Result<(i128, i128, u8)> {
+    pub(crate) fn mark(&self, instrument: u32, size: i128) -> Result<(i128, i128, u8)> {
         let (u, k, strike, expiry) = self.instrument_terms(instrument);
-        let (m, _) = self.underlying_market(u)?;
+        let (m, _) = self.underlying_market(u, k != 0)?;
         if k == 0 {
             return Ok((m.spot, m.spot, u));
         }
-        let out = self.calc(&codec::encode_mark_price(self.now(), &m, k, strike, expiry))?;
+        let out = self.calc(&codec::encode_mark_price(
+            self.now(),
+            &m,
+            k,
+            strike,
+            expiry,
+            size,
+        ))?;
         let px = crate::abi::Args(&out)
             .i128(0)
             .map_err(|_| calc_error(&[]))?;

@@ -86,6 +86,23 @@ impl KeelEngine {
             .ok_or_else(|| invalid(feed, reason::CALL_FAILED, 0))
     }
 
+    /// Static-calls `getRoundData(uint80 round_id)` on `feed`: a historical
+    /// round, decoded like `latestRoundData()` (not validated; `round_id`
+    /// must fit 80 bits, the caller's decoder ensures it).
+    ///
+    /// # Errors
+    /// `KeelOracleInvalid(feed, 0 CALL_FAILED, 0)` when the call reverts (e.g.
+    /// an unknown round) or answers fewer than five words.
+    pub(crate) fn read_round_at(&self, feed: Address, round_id: u128) -> Result<Round> {
+        let mut data = [0u8; 36];
+        data[..4].copy_from_slice(&[0x9a, 0x6f, 0xc8, 0xf5]); // getRoundData(uint80)
+        data[20..].copy_from_slice(&round_id.to_be_bytes());
+        static_call(self.vm(), Call::new(), feed, &data)
+            .ok()
+            .and_then(|d| decode_round(&d))
+            .ok_or_else(|| invalid(feed, reason::CALL_FAILED, 0))
+    }
+
     /// Reads `decimals()` of a token or feed; errors when above 18.
     pub(crate) fn read_decimals(&self, target: Address) -> Result<u8> {
         let d = static_call(self.vm(), Call::new(), target, &DECIMALS)

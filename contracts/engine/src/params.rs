@@ -83,6 +83,18 @@ pub mod field {
     pub const ID: u8 = 24;
     /// Sub-account index of the liquidator's account owner mismatch.
     pub const ACCOUNT: u8 = 25;
+    /// Position notional after a trade (WAD, 0 or >= the instrument's minimum).
+    pub const MIN_NOTIONAL: u8 = 26;
+    /// Liquidation close factor (WAD, [0.05, 1]).
+    pub const CLOSE_FACTOR: u8 = 27;
+    /// Trade price band (WAD fraction of spot, 0 or [0.001, 0.5]).
+    pub const PRICE_BAND: u8 = 28;
+    /// Settlement delay (seconds, 0 or [60, 7 days]).
+    pub const SETTLEMENT_DELAY: u8 = 29;
+    /// Option strike at listing (WAD, [spot / 5, 5 x spot]: Black-76's domain).
+    pub const STRIKE_RANGE: u8 = 30;
+    /// Open-interest cap (WAD of size, [0, MAX_PRICE]; 0 = none).
+    pub const OI_CAP: u8 = 31;
 }
 
 /// Default flag keeper reward: 5 units of settlement currency.
@@ -99,6 +111,27 @@ pub const DEFAULT_BUFFER: i128 = WAD / 10;
 pub const DEFAULT_WINDOW: u64 = 3_600;
 /// Default anti-cascade cap: 10 million of notional per underlying per window.
 pub const DEFAULT_CAP: i128 = 10_000_000 * WAD;
+/// Default close factor: one liquidation step takes at most half of a
+/// position or collateral balance (unless what would remain is dust).
+pub const DEFAULT_CLOSE_FACTOR: i128 = WAD / 2;
+/// Default minimum position notional of a new instrument: 10 units of
+/// settlement currency (|size| x spot). Dust positions are what makes
+/// flag-reward farming and unliquidatable remainders cheap.
+pub const DEFAULT_MIN_NOTIONAL: i128 = 10 * WAD;
+/// What remains of a position or collateral after a liquidation step may be
+/// taken whole when it is worth less than this (cash, WAD), or less than the
+/// instrument's minimum notional.
+pub const DUST_NOTIONAL: i128 = 10 * WAD;
+/// Default settlement delay: the first oracle round at or after an expiry
+/// must come within one hour of it.
+pub const DEFAULT_SETTLEMENT_DELAY: u64 = 3_600;
+/// Longest settlement delay the risk admin may set (a week): the escape hatch
+/// when a feed did not update in time.
+pub const MAX_SETTLEMENT_DELAY: u64 = 7 * 86_400;
+/// The loss index never falls below this (1e-9 of its start): a loss that
+/// would take it lower is recorded as protocol deficit instead, so later
+/// losses are still charged and positive balances keep a usable scale.
+pub const MIN_LOSS_INDEX: i128 = WAD / 1_000_000_000;
 
 /// Checks `lo <= v <= hi`, else `KeelParameterOutOfBounds(field, v, lo, hi)`.
 pub fn check(field: u8, v: i128, lo: i128, hi: i128) -> Result<()> {

@@ -88,6 +88,7 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                     .done()
             }
             I::flaggedAtCall::SELECTOR => one_n(e.flagged_at(a.u256(0)?)),
+            I::protocolDeficitCall::SELECTOR => one_i(e.protocol_deficit()),
             I::reportTradeCall::SELECTOR => {
                 one_i(e.report_trade(a.u256(0)?, a.u32(1)?, a.i128(2)?, a.i128(3)?, a.i128(4)?)?)
             }
@@ -98,13 +99,15 @@ pub fn accounts(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
 }
 
 /// Selectors of the margin program (forwarded by the accounts program).
-pub const MARGIN_SELECTORS: [[u8; 4]; 6] = [
+pub const MARGIN_SELECTORS: [[u8; 4]; 8] = [
     I::accountMarginCall::SELECTOR,
     I::healthCall::SELECTOR,
     I::isLiquidatableCall::SELECTOR,
     I::scenarioPnlCall::SELECTOR,
     I::greeksCall::SELECTOR,
     I::marginFiguresCall::SELECTOR,
+    I::priceBandCall::SELECTOR,
+    I::impliedVolCall::SELECTOR,
 ];
 
 /// Routes `input` to the margin program's methods (margin views and
@@ -134,14 +137,23 @@ pub fn margin(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
             }
             I::marginFiguresCall::SELECTOR => {
                 let f = e.margin_figures(a.u256(0)?, a.u8(1)?)?;
-                Out::new(6)
+                Out::new(7)
                     .i(f.equity_im)
                     .i(f.equity_mm)
                     .i(f.im)
                     .i(f.mm)
                     .i(f.health)
                     .n(f.blocked as u64)
+                    .i(f.equity)
                     .done()
+            }
+            I::priceBandCall::SELECTOR => {
+                let (m, s, lo, hi) = e.price_band(a.u32(0)?)?;
+                Out::new(4).i(m).i(s).i(lo).i(hi).done()
+            }
+            I::impliedVolCall::SELECTOR => {
+                let (v, src) = e.implied_vol(a.u8(0)?)?;
+                Out::new(2).i(v).n(src as u64).done()
             }
             _ => return Ok(None),
         }))
@@ -197,7 +209,7 @@ pub fn upkeep(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
         Ok(Some(match *sel {
             I::pokeCall::SELECTOR => none(e.poke(a.u8(0)?))?,
             I::recordSettlementPriceCall::SELECTOR => {
-                one_i(e.record_settlement_price(a.u8(0)?, a.u64(1)?)?)
+                one_i(e.record_settlement_price(a.u8(0)?, a.u64(1)?, a.u80(2)?)?)
             }
             I::settlementPriceCall::SELECTOR => one_i(e.settlement_price(a.u8(0)?, a.u64(1)?)),
             I::settleCall::SELECTOR => one_i(e.settle(a.u256(0)?, a.u32(1)?)?),
@@ -318,7 +330,35 @@ pub fn admin(e: &mut KeelEngine, input: &[u8]) -> Option<Result<Vec<u8>>> {
                 a.i128(4)?,
                 a.u64(5)?,
                 a.i128(6)?,
+                a.i128(7)?,
             ))?,
+            I::liquidationParamsCall::SELECTOR => {
+                let (r, d0, d1, d2, b, w, cap, cf) = e.liquidation_params();
+                Out::new(8)
+                    .i(r)
+                    .i(d0)
+                    .i(d1)
+                    .i(d2)
+                    .i(b)
+                    .n(w)
+                    .i(cap)
+                    .i(cf)
+                    .done()
+            }
+            I::setUnderlyingLimitsCall::SELECTOR => {
+                none(e.set_underlying_limits(a.u8(0)?, a.u64(1)?, a.u64(2)?, a.u64(3)?))?
+            }
+            I::underlyingLimitsCall::SELECTOR => {
+                let (hb, band, delay) = e.underlying_limits(a.u8(0)?)?;
+                Out::new(3).n(hb).n(band).n(delay).done()
+            }
+            I::setInstrumentLimitsCall::SELECTOR => {
+                none(e.set_instrument_limits(a.u32(0)?, a.i128(1)?, a.i128(2)?))?
+            }
+            I::instrumentLimitsCall::SELECTOR => {
+                let (min, cap, oi) = e.instrument_limits(a.u32(0)?)?;
+                Out::new(3).i(min).i(cap).i(oi).done()
+            }
             I::listInstrumentCall::SELECTOR => {
                 one_n(e.list_instrument(a.u8(0)?, a.u8(1)?, a.i128(2)?, a.u64(3)?)? as u64)
             }
@@ -346,7 +386,7 @@ pub fn accounts_main(input: Vec<u8>, host: VM) -> ArbResult {
     if !e.vm().msg_value().is_zero() {
         return Err(Vec::new());
     }
-    if let Some(r) = accounts(&mut e, &input) {
+    if let Some(r) = locked(&mut e, accounts, &ACCOUNTS_MUTATING, &input) {
         return r.map_err(|err| err.revert_data());
     }
     let sel = input.first_chunk::<4>();
@@ -371,38 +411,92 @@ pub fn accounts_main(input: Vec<u8>, host: VM) -> ArbResult {
     })
 }
 
+/// The accounts program's state-changing selectors (taken under the lock).
+const ACCOUNTS_MUTATING: [[u8; 4]; 4] = [
+    I::depositCall::SELECTOR,
+    I::withdrawCall::SELECTOR,
+    I::fundInsuranceCall::SELECTOR,
+    I::reportTradeCall::SELECTOR,
+];
+
+/// The upkeep program's state-changing selectors (taken under the lock).
+const UPKEEP_MUTATING: [[u8; 4]; 3] = [
+    I::pokeCall::SELECTOR,
+    I::recordSettlementPriceCall::SELECTOR,
+    I::settleCall::SELECTOR,
+];
+
+/// Routes `input` with `route`, holding the engine's reentrancy lock when
+/// its selector is one of `mutating`: every state-changing entry point that
+/// calls out (tokens, feeds, the other programs) runs under one lock in the
+/// engine's storage, so a callback into any of them reverts with
+/// `KeelReentrantCall` instead of seeing half-written state. This is the
+/// engine's own guard, not the SDK's (which the `reentrant` feature turns off
+/// and which is deprecated); the engine's build never enables that feature
+/// (tests/abi.rs checks its dependency features). Views stay unguarded. A
+/// failed call reverts its lock write with everything else.
+fn locked(
+    e: &mut KeelEngine,
+    route: Router,
+    mutating: &[[u8; 4]],
+    input: &[u8],
+) -> Option<Result<Vec<u8>>> {
+    let guard = input
+        .first_chunk::<4>()
+        .is_some_and(|s| mutating.contains(s));
+    if guard {
+        if e.lock.get().to::<u8>() == LOCK_HELD {
+            return Some(Err(crate::errors::EngineError::ReentrantCall(
+                crate::errors::KeelReentrantCall {},
+            )));
+        }
+        e.lock.set(alloy_primitives::U8::from(LOCK_HELD));
+    }
+    let r = route(e, input)?;
+    if guard && r.is_ok() {
+        e.lock.set(alloy_primitives::U8::from(LOCK_FREE));
+    }
+    Some(r)
+}
+
+/// Lock value while a state-changing call runs.
+const LOCK_HELD: u8 = 2;
+/// Lock value between calls (non-zero, so taking it is a cheap non-zero write).
+const LOCK_FREE: u8 = 1;
+
 /// The admin program (`keel_engine_admin`): routes [`admin`]; any other
 /// selector, or value sent, reverts with empty data.
 pub fn admin_main(input: Vec<u8>, host: VM) -> ArbResult {
-    module_main(admin, input, host)
+    module_main(admin, &[], input, host)
 }
 
 /// The keeper program (`keel_engine_keeper`): routes [`keeper`]; any other
 /// selector, or value sent, reverts with empty data.
 pub fn keeper_main(input: Vec<u8>, host: VM) -> ArbResult {
-    module_main(keeper, input, host)
+    module_main(keeper, &KEEPER_SELECTORS, input, host)
 }
 
 /// The upkeep program (`keel_engine_upkeep`): routes [`upkeep`]; any other
 /// selector, or value sent, reverts with empty data.
 pub fn upkeep_main(input: Vec<u8>, host: VM) -> ArbResult {
-    module_main(upkeep, input, host)
+    module_main(upkeep, &UPKEEP_MUTATING, input, host)
 }
 
 /// The margin program (`keel_engine_margin`): routes [`margin`]; any other
 /// selector, or value sent, reverts with empty data.
 pub fn margin_main(input: Vec<u8>, host: VM) -> ArbResult {
-    module_main(margin, input, host)
+    module_main(margin, &[], input, host)
 }
 
-/// A module program's entry: the engine's storage, no value, one router.
-fn module_main(route: Router, input: Vec<u8>, host: VM) -> ArbResult {
+/// A module program's entry: the engine's storage, no value, one router,
+/// the lock held for its `mutating` selectors (see [`locked`]).
+fn module_main(route: Router, mutating: &[[u8; 4]], input: Vec<u8>, host: VM) -> ArbResult {
     // SAFETY: the engine's storage is rooted at slot 0 (see state.rs).
     let mut e = unsafe { KeelEngine::new(U256::ZERO, 0, host) };
     if !e.vm().msg_value().is_zero() {
         return Err(Vec::new());
     }
-    match route(&mut e, &input) {
+    match locked(&mut e, route, mutating, &input) {
         Some(r) => r.map_err(|err| err.revert_data()),
         None => Err(Vec::new()),
     }

@@ -36,6 +36,10 @@ pub struct CollateralConfig {
     pub cap: StorageU256,
     /// Total held for accounts (token units).
     pub total: StorageU256,
+    /// Anti-cascade window index (time / window) of `liq_notional`.
+    pub liq_window: StorageU64,
+    /// Value (cash, WAD) of this collateral liquidated in `liq_window`.
+    pub liq_notional: StorageU128,
 }
 
 /// One registered underlying: oracle, smile, EWMA parameters and dynamic state.
@@ -73,6 +77,14 @@ pub struct UnderlyingConfig {
     pub liq_window: StorageU64,
     /// Notional (WAD) liquidated in `liq_window`.
     pub liq_notional: StorageU128,
+    /// Max age of the vol feed, seconds (0 = the spot feed's heartbeat).
+    pub vol_heartbeat: StorageU64,
+    /// Half width of the trade price band, WAD fraction of spot (0 = the
+    /// current scan range R).
+    pub price_band: StorageU64,
+    /// Latest time after an expiry at which the first oracle round may be
+    /// taken as its settlement price, seconds (0 = `params::DEFAULT_SETTLEMENT_DELAY`).
+    pub settlement_delay: StorageU64,
 }
 
 /// One listed instrument.
@@ -86,6 +98,12 @@ pub struct InstrumentConfig {
     pub strike: StorageU128,
     /// Option expiry (unix seconds); 0 for perps.
     pub expiry: StorageU64,
+    /// Minimum notional (|size| x spot, WAD) of a non-zero position after a trade.
+    pub min_notional: StorageU128,
+    /// Cap on the open interest (0 = none), WAD of size.
+    pub oi_cap: StorageU128,
+    /// Open interest: the sum of all long sizes (= all short sizes), WAD.
+    pub open_interest: StorageU128,
 }
 
 /// Portfolio risk parameters (keel-risk `RiskParams`, ES off, symmetric extremes).
@@ -119,6 +137,8 @@ pub struct LiquidationConfig {
     pub cap: StorageU128,
     /// Anti-cascade window, seconds.
     pub window: StorageU64,
+    /// Largest share of a position (or collateral balance) one step may take (WAD).
+    pub close_factor: StorageU128,
 }
 
 /// One position slot.
@@ -209,6 +229,12 @@ pub struct KeelEngine {
     pub(crate) margin_module: StorageAddress,
     /// The upkeep program (`keel_engine_upkeep`): `poke` and expiry.
     pub(crate) upkeep_module: StorageAddress,
+    /// Losses no one could be charged for (cash, WAD, >= 0): the loss index
+    /// stops at `params::MIN_LOSS_INDEX`, the rest is recorded here.
+    pub(crate) deficit: StorageU128,
+    /// Reentrancy lock of the state-changing entry points (1 free, 2 held;
+    /// 0 before the constructor). Shared by all programs (one storage).
+    pub(crate) lock: StorageU8,
 }
 
 // SAFETY: `KeelEngine` is the whole contract storage, rooted at slot 0 (what

@@ -56,7 +56,7 @@ fn every_function_is_routed_by_exactly_one_program() {
         assert_eq!(by[4], router::UPKEEP_SELECTORS.contains(&f.selector().0));
         n += 1;
     }
-    assert_eq!(n, 53);
+    assert_eq!(n, 61);
 }
 
 #[test]
@@ -97,5 +97,41 @@ fn arguments_are_checked_like_solidity_decodes_them() {
     let err = router::accounts(&mut e, &data).unwrap().unwrap_err();
     assert!(
         matches!(err, keel_engine::errors::EngineError::InvalidCalldata(c) if c.argument == alloy_primitives::U256::from(1))
+    );
+}
+
+/// The engine's reentrancy protection is its own lock (`router::locked`);
+/// the SDK's `reentrant` feature, which turns the SDK entrypoint's guard off
+/// (and which the example counter of the forge bridge enables in its own
+/// workspace), must never be unified into this workspace's stylus-sdk.
+#[test]
+fn workspace_never_enables_the_sdks_reentrant_feature() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // `cargo tree` resolves features as the build does (unified over the
+    // workspace) and, unlike `cargo metadata`, needs no other platform's crates.
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--workspace",
+            "-e",
+            "features",
+            "-i",
+            "stylus-sdk",
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("stylus-sdk feature \"default\""), "{tree}");
+    assert!(
+        !tree.contains("stylus-sdk feature \"reentrant\""),
+        "stylus-sdk is built with `reentrant`:\n{tree}"
     );
 }

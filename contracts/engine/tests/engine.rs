@@ -540,35 +540,35 @@ fn risk_and_liquidation_params_are_bounded() {
         .unwrap();
     err!(
         t,
-        t.e.set_liquidation_params(-1, 0, 0, 0, 0, 600, W),
+        t.e.set_liquidation_params(-1, 0, 0, 0, 0, 600, W, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
     err!(
         t,
-        t.e.set_liquidation_params(0, W / 5, 0, W / 10, 0, 600, W),
+        t.e.set_liquidation_params(0, W / 5, 0, W / 10, 0, 600, W, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
     err!(
         t,
-        t.e.set_liquidation_params(0, 0, W, W / 10, 0, 600, W),
+        t.e.set_liquidation_params(0, 0, W, W / 10, 0, 600, W, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
     err!(
         t,
-        t.e.set_liquidation_params(0, 0, 0, W / 10, 2 * W, 600, W),
+        t.e.set_liquidation_params(0, 0, 0, W / 10, 2 * W, 600, W, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
     err!(
         t,
-        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 10, W),
+        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 10, W, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
     err!(
         t,
-        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, 0),
+        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, 0, W / 2),
         EngineError::ParameterOutOfBounds(_)
     );
-    t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, W)
+    t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, W, W / 2)
         .unwrap();
     err!(
         t,
@@ -625,7 +625,7 @@ fn risk_and_liquidation_params_are_bounded() {
     t.as_(BOB);
     err!(
         t,
-        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, W),
+        t.e.set_liquidation_params(0, 0, 0, W / 10, 0, 600, W, W / 2),
         EngineError::UnauthorizedAccount(_)
     );
     err!(
@@ -1185,18 +1185,20 @@ fn liquidation_moves_position_to_liquidator_and_clears_flag_at_buffer() {
     let mut t = underwater();
     t.as_(BOB);
     t.e.flag(alice()).unwrap();
-    let px = t.e.liquidate(alice(), bob(), 0, W).unwrap();
+    // Solvent at mark (equity 500): one step takes at most half (close factor).
+    let px = t.e.liquidate(alice(), bob(), 0, W / 2).unwrap();
     assert_eq!(px, 1_485 * W);
-    assert_eq!(t.e.positions(bob()).1, vec![W]);
-    assert!(t.e.positions(alice()).0.is_empty());
-    // 2000 - 5 reward + (1485 - 3000) realised.
-    assert_eq!(t.e.cash_balance(alice()), 480 * W);
+    assert_eq!(t.e.positions(bob()).1, vec![W / 2]);
+    assert_eq!(t.e.positions(alice()).1, vec![W / 2]);
+    // 2000 - 5 reward + 0.5 x (1485 - 3000) realised.
+    assert_eq!(t.e.cash_balance(alice()), 1_237 * W + W / 2);
+    // Back above MM x 1.1: the flag cleared, no further step.
     assert_eq!(t.e.flagged_at(alice()), 0);
     assert!(t.has_log(events::FlagCleared::SIGNATURE_HASH));
     err!(
         t,
-        t.e.liquidate(alice(), bob(), 0, W),
-        EngineError::InvalidPosition(_)
+        t.e.liquidate(alice(), bob(), 0, W / 2),
+        EngineError::InvalidAccountState(e) if e.state == 1
     );
 }
 
@@ -1208,7 +1210,7 @@ fn liquidator_must_hold_im() {
     // Carol's account holds only the 5 reward.
     err!(
         t,
-        t.e.liquidate(alice(), account_id(a(CAROL), 0), 0, W),
+        t.e.liquidate(alice(), account_id(a(CAROL), 0), 0, W / 2),
         EngineError::InsufficientMargin(_)
     );
 }
@@ -1232,8 +1234,17 @@ fn anti_cascade_cap_limits_notional_per_window() {
     let mut t = underwater();
     t.as_(OWNER);
     // Base cap 50, scaled x4 at most (R = 50% vs R_min 5%): 200 of notional.
-    t.e.set_liquidation_params(5 * W, W / 100, W / 200 / 60, W / 10, W / 10, 3_600, 50 * W)
-        .unwrap();
+    t.e.set_liquidation_params(
+        5 * W,
+        W / 100,
+        W / 200 / 60,
+        W / 10,
+        W / 10,
+        3_600,
+        50 * W,
+        W / 2,
+    )
+    .unwrap();
     t.as_(BOB);
     t.e.flag(alice()).unwrap();
     t.e.liquidate(alice(), bob(), 0, W / 10).unwrap(); // 150 notional
@@ -1264,12 +1275,20 @@ fn liquidate_collateral_buys_at_discount() {
         t.e.liquidate_collateral(alice(), bob(), 0, U256::from(1u8)),
         EngineError::UnknownEntry(_)
     );
-    let paid =
-        t.e.liquidate_collateral(alice(), bob(), 1, U256::from(W as u128))
-            .unwrap();
-    assert_eq!(paid, 2_673 * W);
-    assert_eq!(t.e.collateral_balance(bob(), 1), U256::from(W as u128));
-    assert_eq!(t.e.cash_balance(alice()), -2_605 * W + 2_673 * W);
+    // Solvent at mark (2,700 - 2,605 = 95): at most half per step.
+    err!(
+        t,
+        t.e.liquidate_collateral(alice(), bob(), 1, U256::from(W as u128)),
+        EngineError::LiquidationStepTooLarge(_)
+    );
+    let half = U256::from((W / 2) as u128);
+    let paid = t.e.liquidate_collateral(alice(), bob(), 1, half).unwrap();
+    // 1,350 at mark less the 1% auction discount.
+    assert_eq!(paid, 1_336 * W + W / 2);
+    assert_eq!(t.e.collateral_balance(bob(), 1), half);
+    assert_eq!(t.e.cash_balance(alice()), -2_605 * W + paid);
+    let f = t.e.margin_figures(alice(), 255).unwrap();
+    assert!(f.equity >= 0, "{f:?}");
     assert!(t.has_log(events::CollateralLiquidated::SIGNATURE_HASH));
 }
 
@@ -1288,7 +1307,8 @@ fn bad_debt_uses_insurance_then_socialises_by_index() {
     t.e.flag(alice()).unwrap();
     t.e.liquidate(alice(), bob(), 0, W).unwrap();
     let debt = -t.e.cash_balance(alice());
-    assert_eq!(debt, 3_000 * W - 495 * W - 2_000 * W + 5 * W);
+    // Equity at mark was negative at the flag: no keeper reward.
+    assert_eq!(debt, 3_000 * W - 495 * W - 2_000 * W);
     let bob_before = t.e.cash_balance(bob());
     let carol_before = t.e.cash_balance(account_id(a(CAROL), 0));
     t.e.settle_bad_debt(alice()).unwrap();
@@ -1320,22 +1340,38 @@ fn bad_debt_uses_insurance_then_socialises_by_index() {
 // ---------------------------------------------------------------- expiry
 
 #[test]
-fn settlement_price_is_recorded_once_from_a_round_after_expiry() {
+fn settlement_price_is_recorded_once_from_the_first_round_after_expiry() {
     let mut t = T::new();
     let exp = T0 + 30 * DAY;
     err!(
         t,
-        t.e.record_settlement_price(0, exp),
+        t.e.record_settlement_price(0, exp, 10),
         EngineError::InvalidExpiry(_)
     );
-    t.env.vm.set_block_timestamp(exp + 10);
-    t.env.set_feed(a(FEED), p8(3_200), exp - 1);
-    err!(t, t.e.record_settlement_price(0, exp), EngineError::OracleInvalid(e) if e.reason == 4);
-    t.env.set_feed(a(FEED), p8(3_200), exp + 5);
-    assert_eq!(t.e.record_settlement_price(0, exp).unwrap(), 3_200 * W);
-    assert_eq!(t.e.settlement_price(0, exp), 3_200 * W);
-    err!(t, t.e.record_settlement_price(0, exp), EngineError::SettlementPrice(e) if e.set);
+    t.env.vm.set_block_timestamp(exp + 7_200);
+    t.env
+        .set_round(a(FEED), 8, p8(3_100), exp - 60, exp - 60, 8);
+    t.env.set_round(a(FEED), 9, p8(3_200), exp - 1, exp - 1, 9);
+    err!(t, t.e.record_settlement_price(0, exp, 9), EngineError::OracleInvalid(e) if e.reason == 4);
+    t.env
+        .set_round(a(FEED), 10, p8(3_300), exp + 5, exp + 5, 10);
+    t.env
+        .set_round(a(FEED), 11, p8(9_999), exp + 60, exp + 60, 11);
+    // Round 11 is after expiry but not the first such round: refused, so the
+    // caller cannot pick the moment.
+    err!(t, t.e.record_settlement_price(0, exp, 11), EngineError::OracleInvalid(e) if e.reason == 5);
+    assert_eq!(t.e.record_settlement_price(0, exp, 10).unwrap(), 3_300 * W);
+    assert_eq!(t.e.settlement_price(0, exp), 3_300 * W);
+    err!(t, t.e.record_settlement_price(0, exp, 10), EngineError::SettlementPrice(e) if e.set);
     assert!(t.has_log(events::SettlementPriceSet::SIGNATURE_HASH));
+    // The first round after an expiry must come within the settlement delay (1 h).
+    let late = T0 + 31 * DAY;
+    t.env.vm.set_block_timestamp(late + 7_200);
+    t.env
+        .set_round(a(FEED), 20, p8(3_000), late - 10, late - 10, 20);
+    t.env
+        .set_round(a(FEED), 21, p8(3_000), late + 3_601, late + 3_601, 21);
+    err!(t, t.e.record_settlement_price(0, late, 21), EngineError::OracleInvalid(e) if e.reason == 6);
 }
 
 #[test]
@@ -1349,10 +1385,11 @@ fn settle_pays_intrinsic_into_cash() {
     let exp = T0 + 30 * DAY;
     err!(t, t.e.settle(alice(), 1), EngineError::InvalidExpiry(_));
     t.env.vm.set_block_timestamp(exp);
+    t.env.set_round(a(FEED), 9, p8(3_000), exp - 1, exp - 1, 9);
     t.env.set_feed(a(FEED), p8(3_200), exp);
     err!(t, t.e.settle(alice(), 1), EngineError::SettlementPrice(e) if !e.set);
     err!(t, t.e.settle(alice(), 0), EngineError::InvalidExpiry(_));
-    t.e.record_settlement_price(0, exp).unwrap();
+    t.e.record_settlement_price(0, exp, 10).unwrap();
     assert_eq!(t.e.settle(alice(), 1).unwrap(), 400 * W);
     assert_eq!(t.e.settle(bob(), 1).unwrap(), -400 * W);
     assert_eq!(t.e.settle(alice(), 2).unwrap(), 0);
@@ -1369,4 +1406,177 @@ fn account_id_packs_owner_and_sub() {
     let id = t.e.account_id(a(ALICE), 7);
     assert_eq!(keel_engine::account_owner(id), a(ALICE));
     assert_eq!(id & U256::from(u64::MAX), U256::from(7u8));
+}
+
+// ---------------------------------------------------------------- issue 10: attack properties
+
+#[test]
+fn positions_below_the_minimum_notional_are_refused() {
+    let mut t = T::new();
+    t.deposit(ALICE, 0, usdc(2_000));
+    // 0.003 ETH x 3,000 = 9 < 10.
+    err!(t, t.trade(alice(), 0, 3 * W / 1_000, 3_000 * W),
+        EngineError::ParameterOutOfBounds(e) if e.field == 26);
+    t.trade(alice(), 0, 4 * W / 1_000, 3_000 * W).unwrap();
+    // Reducing to dust is refused too; closing fully is fine.
+    err!(t, t.trade(alice(), 0, -W / 1_000, 3_000 * W),
+        EngineError::ParameterOutOfBounds(e) if e.field == 26);
+    t.trade(alice(), 0, -4 * W / 1_000, 3_000 * W).unwrap();
+}
+
+/// The flag reward never exceeds the account's equity at mark.
+#[test]
+fn flag_reward_is_capped_by_equity_at_mark() {
+    let mut t = underwater();
+    t.set_price(p8(998));
+    // Equity at mark: 2,000 - 2,002 = -2 < 0: no reward at all.
+    let f = t.e.margin_figures(alice(), 255).unwrap();
+    assert_eq!(f.equity, -2 * W);
+    t.as_(CAROL);
+    let cash = t.e.cash_balance(alice());
+    t.e.flag(alice()).unwrap();
+    assert_eq!(t.e.cash_balance(alice()), cash);
+    assert_eq!(t.e.cash_balance(account_id(a(CAROL), 0)), 0);
+}
+
+/// A vol answer beyond the smile's max is clamped (not a revert), a stale
+/// vol feed falls back to the stored ATM vol, and a perp-only account never
+/// reads the vol feed.
+#[test]
+fn vol_feed_is_clamped_falls_back_and_is_read_only_for_options() {
+    let mut t = T::new();
+    t.env.set_decimals(a(VOLFEED), 8);
+    t.env.set_feed(a(VOLFEED), 350_000_000, T0); // 350% > 300% max
+    t.as_(OWNER);
+    t.e.set_underlying(
+        0,
+        a(FEED),
+        a(VOLFEED),
+        3_600,
+        (W / 10) as u64,
+        600,
+        (W / 20) as u64,
+    )
+    .unwrap();
+    assert_eq!(t.e.implied_vol(0).unwrap(), (3 * W, 2));
+    t.deposit(ALICE, 0, usdc(5_000));
+    t.trade(alice(), 1, -W, 300 * W).unwrap();
+    assert!(t.e.health(alice()).is_ok());
+    // Stale vol feed: fallback to the stored 80%, margin still computes.
+    t.env.set_feed(a(VOLFEED), 350_000_000, T0 - 7_200);
+    assert_eq!(t.e.implied_vol(0).unwrap(), (8 * W / 10, 3));
+    assert!(t.e.health(alice()).is_ok());
+    // Unreadable vol feed: a perp-only account is unaffected.
+    t.env.set_feed(a(VOLFEED), -1, T0);
+    t.deposit(BOB, 0, usdc(5_000));
+    t.trade(bob(), 0, W, 3_000 * W).unwrap();
+    assert!(t.e.health(bob()).is_ok());
+}
+
+/// Two colluding accounts open 1 ETH long/short at 3,000 and try to close at
+/// 1 wei: the band around the engine's mark refuses the price. Inside the band
+/// value can move only as far as the paying account can afford: a close that
+/// would leave it below zero (here through the fee) is refused.
+#[test]
+fn off_market_close_between_colluding_accounts_is_refused() {
+    let mut t = T::new();
+    t.deposit(ALICE, 0, usdc(2_000));
+    t.deposit(BOB, 0, usdc(2_000));
+    t.trade(alice(), 0, W, 3_000 * W).unwrap();
+    t.trade(bob(), 0, -W, 3_000 * W).unwrap();
+    let (mark, spot, low, high) = t.e.price_band(0).unwrap();
+    assert_eq!((mark, spot), (3_000 * W, 3_000 * W));
+    // Before any poke the band is the scan range (50%).
+    assert_eq!((low, high), (1_500 * W, 4_500 * W));
+    err!(t, t.trade(alice(), 0, -W, 1), EngineError::ParameterOutOfBounds(e) if e.field == 19);
+    t.set_price(p8(2_000));
+    t.env.vm.set_sender(a(MARKET));
+    err!(
+        t,
+        t.e.report_trade(alice(), 0, -W, 1_000 * W, 10 * W),
+        EngineError::InsufficientMargin(_)
+    );
+    t.trade(alice(), 0, -W, 2_000 * W).unwrap();
+    assert_eq!(t.e.cash_balance(alice()), 1_000 * W);
+}
+
+/// A reduction below IM must not lower health: selling at a far-off price
+/// is refused, selling at mark is allowed.
+#[test]
+fn distressed_account_may_reduce_only_without_losing_health() {
+    let mut t = T::new();
+    t.deposit(ALICE, 0, usdc(4_000));
+    t.trade(alice(), 0, 2 * W, 3_000 * W).unwrap();
+    t.set_price(p8(1_800));
+    let f = t.e.margin_figures(alice(), 255).unwrap();
+    assert!(f.equity_im < f.im && f.health > 0, "{f:?}");
+    err!(
+        t,
+        t.trade(alice(), 0, -W, 900 * W),
+        EngineError::InsufficientMargin(_)
+    );
+    t.trade(alice(), 0, -W, 1_800 * W).unwrap();
+    let g = t.e.margin_figures(alice(), 255).unwrap();
+    assert!(g.health >= f.health && g.equity_mm >= 0);
+}
+
+/// One step takes at most the close factor and never takes an account with
+/// equity at mark >= 0 below zero; a liquidator of the same owner is refused.
+#[test]
+fn liquidation_steps_are_bounded_and_keep_solvent_accounts_solvent() {
+    let mut t = T::new();
+    t.deposit(ALICE, 0, usdc(4_000));
+    t.deposit(BOB, 0, usdc(100_000));
+    t.trade(alice(), 0, 2 * W, 3_000 * W).unwrap();
+    t.set_price(p8(1_500));
+    let f = t.e.margin_figures(alice(), 255).unwrap();
+    assert!(f.equity >= 0 && f.health < 0, "{f:?}");
+    t.as_(CAROL);
+    t.e.flag(alice()).unwrap();
+    t.at(T0 + 3_600); // the discount at its cap
+    t.as_(ALICE);
+    err!(
+        t,
+        t.e.liquidate(alice(), account_id(a(ALICE), 1), 0, W),
+        EngineError::UnauthorizedAccount(_)
+    );
+    t.as_(BOB);
+    err!(t, t.e.liquidate(alice(), bob(), 0, 2 * W),
+        EngineError::LiquidationStepTooLarge(e) if e.max == alloy_primitives::I256::try_from(W).unwrap());
+    t.e.liquidate(alice(), bob(), 0, W).unwrap();
+    let g = t.e.margin_figures(alice(), 255).unwrap();
+    assert!(g.equity >= 0, "{g:?}");
+}
+
+/// A loss beyond all positive cash leaves the index at its floor, records
+/// the rest as deficit, and insurance funding repays the deficit first.
+#[test]
+fn loss_index_has_a_floor_and_the_rest_is_deficit() {
+    let mut t = underwater();
+    t.set_price(p8(500));
+    t.as_(BOB);
+    t.e.flag(alice()).unwrap();
+    t.e.liquidate(alice(), bob(), 0, W / 2).unwrap();
+    t.e.liquidate(alice(), bob(), 0, W / 2).unwrap();
+    // Bob hands the position on to Carol at mark and takes his cash out, so
+    // that little positive cash is left to charge.
+    t.deposit(CAROL, 0, usdc(300));
+    t.trade(account_id(a(CAROL), 0), 0, W, 500 * W).unwrap();
+    t.trade(bob(), 0, -W, 500 * W).unwrap();
+    let bob_cash = t.e.cash_balance(bob());
+    t.env.vm.set_sender(a(BOB));
+    let out = (bob_cash - 10 * W) / 1_000_000_000_000;
+    t.e.withdraw(bob(), 0, U256::from(out as u128)).unwrap();
+    let debt = -t.e.cash_balance(alice());
+    assert!(debt > 400 * W, "{debt}");
+    t.e.settle_bad_debt(alice()).unwrap();
+    let idx = t.e.loss_index();
+    assert_eq!(idx, keel_engine::params::MIN_LOSS_INDEX);
+    let deficit = t.e.protocol_deficit();
+    assert!(deficit > 0 && deficit <= debt, "{deficit}");
+    assert!(t.has_log(events::DeficitChanged::SIGNATURE_HASH));
+    t.as_(CAROL);
+    t.e.fund_insurance(usdc(1)).unwrap();
+    assert_eq!(t.e.protocol_deficit(), deficit - W);
+    assert_eq!(t.e.insurance_fund(), 0);
 }

@@ -22,9 +22,10 @@
 //!   is the n x n row-major correlation matrix.
 //! - `history`: the ES return history, row-major (epochs x underlyings).
 //!
-//! `markPrice(now, market, kind, strike, expiry)`: `market` is exactly one
-//! underlying's [`MARKET_WORDS`] words (layout of `markets`); kind as in
-//! `positions` (a perp ignores strike and expiry).
+//! `markPrice(now, market, kind, strike, expiry, size)`: `market` is exactly
+//! one underlying's [`MARKET_WORDS`] words (layout of `markets`); kind as in
+//! `positions`; `size` is the holder's signed position (WAD), of which only
+//! the sign is used (a perp ignores strike, expiry and size).
 //!
 //! `ewmaUpdate(now, price, initialVol, params, state)`:
 //! - `params`: exactly [`EWMA_PARAMS_WORDS`] words, the [`EwmaParams`] fields:
@@ -563,13 +564,16 @@ pub fn encode_account_greeks(inputs: &Inputs) -> Vec<u8> {
 
 /// Calldata of `markPrice`: one unit of the instrument `kind` (0 perp, 1 call,
 /// 2 put; strike WAD and expiry unix seconds, ignored for a perp) on
-/// `market` at `now`. Read the answer with [`decode_mark_price`].
+/// `market` at `now`, for a holder of signed `size` (WAD; its sign picks the
+/// bound outside Black-76's domain: short the upper, else the lower). Read
+/// the answer with [`decode_mark_price`].
 pub fn encode_mark_price(
     now: u64,
     market: &UnderlyingMarket,
     kind: u8,
     strike: i128,
     expiry: u64,
+    size: i128,
 ) -> Vec<u8> {
     call_data(
         crate::markPriceCall::SELECTOR,
@@ -579,6 +583,7 @@ pub fn encode_mark_price(
             Arg::Word(kind as i128),
             Arg::Word(strike),
             Arg::Word(expiry as i128),
+            Arg::Word(size),
         ],
     )
 }
@@ -787,34 +792,40 @@ pub struct MarkPriceArgs {
     pub market: UnderlyingMarket,
     /// What to value (perp, or an option with its strike and expiry).
     pub instrument: Instrument,
+    /// The holder's signed position (WAD); only its sign is used (0 for a perp).
+    pub size: Wad,
 }
 
-/// Decodes `markPrice(now, market, kind, strike, expiry)` (`args` = calldata
-/// after the selector). Shapes and word types only: `market` must have 8
-/// words ([`code::MARKETS_LENGTH`]); kind 0..2 ([`code::POSITION_KIND`],
-/// index 0); an option's strike must fit i128 ([`Field::OptionStrike`]) and
-/// its expiry u64 ([`Field::OptionExpiry`]); a perp's are not read.
+/// Decodes `markPrice(now, market, kind, strike, expiry, size)` (`args` =
+/// calldata after the selector). Shapes and word types only: `market` must
+/// have 8 words ([`code::MARKETS_LENGTH`]); kind 0..2 ([`code::POSITION_KIND`],
+/// index 0); an option's strike and size must fit i128 ([`Field::OptionStrike`],
+/// [`Field::PositionSize`]) and its expiry u64 ([`Field::OptionExpiry`]); a
+/// perp's are not read (its `size` decodes as 0).
 pub fn decode_mark_price_args(args: &[u8]) -> Result<MarkPriceArgs, RiskCalcError> {
-    let h = Words::head(args, 5)?;
+    let h = Words::head(args, 6)?;
     h.check(0, &[(code::NOW, Ty::U64, 0)], 0)?;
     let m = Words::arg(args, 1)?.exactly(MARKET_WORDS, code::MARKETS_LENGTH)?;
     m.check(0, &MARKET, 0)?;
     h.check(2, &[(code::POSITION_KIND, Ty::U64, 0)], 0)?;
-    let instrument = match option_kind(h.get(2), 0)? {
-        None => Instrument::Perp,
+    let (instrument, size) = match option_kind(h.get(2), 0)? {
+        None => (Instrument::Perp, 0),
         Some(kind) => {
             h.check(3, &POSITION[4..], 0)?;
-            Instrument::Option {
+            h.check(5, &POSITION[2..3], 0)?;
+            let option = Instrument::Option {
                 kind,
                 strike: h.get(3),
                 expiry: h.get(4) as u64,
-            }
+            };
+            (option, h.get(5))
         }
     };
     Ok(MarkPriceArgs {
         now: h.get(0) as u64,
         market: market_at(&m, 0),
         instrument,
+        size,
     })
 }
 

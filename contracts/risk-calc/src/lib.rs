@@ -22,8 +22,8 @@
 //! function accountGreeks(uint256 now, int256 cash, int256[] collaterals, int256[] positions,
 //!     int256[] markets, int256[] params, int256[] history) external view
 //!     returns (int256[] delta, int256[] gamma, int256[] vega);
-//! function markPrice(uint256 now, int256[] market, uint256 kind, int256 strike, uint256 expiry)
-//!     external view returns (int256 price);
+//! function markPrice(uint256 now, int256[] market, uint256 kind, int256 strike, uint256 expiry,
+//!     int256 size) external view returns (int256 price);
 //! function ewmaUpdate(uint256 now, int256 price, int256 initialVol, int256[] params,
 //!     int256[] state) external view returns (int256[] newState);
 //! error RiskInvalidInput(uint8 field, uint256 index);
@@ -57,7 +57,7 @@ use alloc::vec::Vec;
 use alloy_sol_types::{SolCall, SolError};
 use core::num::NonZeroU64;
 use keel_risk::{
-    account_margin, black76_price, years_from_seconds, EwmaState, Field, Instrument, Wad,
+    account_margin, scenario::option_value, EwmaState, Field, Instrument, Rounding, Wad,
     MAX_AMOUNT, SECONDS_PER_YEAR,
 };
 
@@ -87,8 +87,9 @@ pub mod abi {
         function scenarioPnl(uint256 underlying, uint256 now, int256 cash, int256[] collaterals, int256[] positions, int256[] markets, int256[] params, int256[] history) external pure returns (int256[] pnl);
         /// Per underlying of the margin report: net delta, gamma, vega (WAD) at the current market.
         function accountGreeks(uint256 now, int256 cash, int256[] collaterals, int256[] positions, int256[] markets, int256[] params, int256[] history) external pure returns (int256[] delta, int256[] gamma, int256[] vega);
-        /// Value (WAD) of one unit: kind 0 perp = spot; 1 call / 2 put = Black-76 at the smile vol, intrinsic once expired.
-        function markPrice(uint256 now, int256[] market, uint256 kind, int256 strike, uint256 expiry) external pure returns (int256 price);
+        /// Value (WAD) of one unit: kind 0 perp = spot; 1 call / 2 put = Black-76 at the smile vol, intrinsic once expired,
+        /// bounded outside Black-76's moneyness domain as margin values it (the bound of the holder of `size`: long lower, short upper).
+        function markPrice(uint256 now, int256[] market, uint256 kind, int256 strike, uint256 expiry, int256 size) external pure returns (int256 price);
         /// The EWMA scan-range state after oracle `price` at `now`; state.lastUpdate == 0: the initial state from `initialVol`.
         function ewmaUpdate(uint256 now, int256 price, int256 initialVol, int256[] params, int256[] state) external pure returns (int256[] newState);
     }
@@ -180,27 +181,33 @@ pub fn invalid(field: u8, index: u64) -> RiskCalcError {
     RiskCalcError(ERROR_BASE | (field as u64) << 48 | index.min(INDEX_MAX))
 }
 
-/// Value (WAD) of one unit of `a.instrument` on `a.market` at `a.now` (`markPrice`).
+/// Value (WAD) of one unit of `a.instrument` on `a.market` at `a.now` for a
+/// holder of signed `a.size` (`markPrice`): the valuation margin uses,
+/// keel-risk's [`option_value`].
 ///
 /// The market is validated as by `account_margin` ([`keel_risk::UnderlyingMarket::validate`],
 /// errors name the field with index 0). A perp is worth the spot. An option:
 /// strike in (0, MAX_AMOUNT] as in [`keel_risk::Position::validate`], at most 2 years to
-/// expiry ([`Field::OptionExpiry`]), Black-76 ([`black76_price`]) at the
-/// smile's implied vol for the strike and t = [`years_from_seconds`]`(expiry -
-/// now)`; expired (`expiry <= now`): the intrinsic value; less than a minute
-/// left: valued at 60 s, the model's shortest expiry, as the margin pipeline
-/// does. Rounding: Black-76's (nearest on the out-of-the-money side, exact
-/// put-call parity). Errors: a strike outside [spot / 5, 5 x spot] is outside
-/// Black-76's domain, `RiskMathError(2)`.
+/// expiry ([`Field::OptionExpiry`]), the smile's implied vol for the strike;
+/// expired (`expiry <= now`): the intrinsic value; less than a minute left:
+/// valued at 60 s, the model's shortest expiry; strike inside Black-76's
+/// moneyness domain [spot / 5, 5 x spot]: Black-76
+/// ([`keel_risk::black76_price`], rounding nearest on the out-of-the-money
+/// side, exact put-call parity); outside it: the no-arbitrage bound margin
+/// uses, the out-of-the-money side between 0 and its value at the boundary
+/// strike, the lower bound for a long or flat holder (`size >= 0`,
+/// [`Rounding::Down`]) and the upper for a short one ([`Rounding::Up`]), the
+/// in-the-money side by exact parity. Errors: `RiskMathError` only where
+/// margin fails too (e.g. a strike so far below spot that the smile's ln(K/F)
+/// is undefined).
 pub fn mark_price(a: &MarkPriceArgs) -> Result<Wad, RiskCalcError> {
     let market = &a.market;
-    let instrument = a.instrument;
     market.validate(0).map_err(risk_error)?;
     let Instrument::Option {
         kind,
         strike,
         expiry,
-    } = instrument
+    } = a.instrument
     else {
         return Ok(market.spot);
     };
@@ -215,11 +222,12 @@ pub fn mark_price(a: &MarkPriceArgs) -> Result<Wad, RiskCalcError> {
         .smile
         .implied_vol(market.spot, strike)
         .map_err(risk_error)?;
-    let t = match seconds {
-        0 => 0,
-        s => years_from_seconds(s.max(60)),
+    let bias = if a.size < 0 {
+        Rounding::Up
+    } else {
+        Rounding::Down
     };
-    black76_price(kind, market.spot, strike, vol, t).map_err(risk_error)
+    option_value(kind, market.spot, strike, vol, seconds as i128, bias).map_err(risk_error)
 }
 
 /// The next EWMA state (`ewmaUpdate`): [`EwmaState::new`]`(price, now,

@@ -205,12 +205,24 @@ fn account_greeks_errors_like_account_margin() {
 // ---- markPrice ----
 
 fn mark_call(now: u64, m: &[I256], kind: u64, strike: I256, expiry: U256) -> Vec<u8> {
+    mark_call_sized(now, m, kind, strike, expiry, w(WAD))
+}
+
+fn mark_call_sized(
+    now: u64,
+    m: &[I256],
+    kind: u64,
+    strike: I256,
+    expiry: U256,
+    size: I256,
+) -> Vec<u8> {
     markPriceCall {
         now: U256::from(now),
         market: m.to_vec(),
         kind: U256::from(kind),
         strike,
         expiry,
+        size,
     }
     .abi_encode()
 }
@@ -229,6 +241,7 @@ fn market_words(m: &UnderlyingMarket) -> Vec<I256> {
     ])
 }
 
+/// The mark for a long holder of one unit.
 fn mark(
     now: u64,
     m: &UnderlyingMarket,
@@ -236,7 +249,19 @@ fn mark(
     strike: Wad,
     expiry: u64,
 ) -> Result<Wad, RiskCalcError> {
-    dispatch(&encode_mark_price(now, m, kind, strike, expiry))
+    mark_sized(now, m, kind, strike, expiry, WAD)
+}
+
+/// The mark for a holder of signed `size`.
+fn mark_sized(
+    now: u64,
+    m: &UnderlyingMarket,
+    kind: u8,
+    strike: Wad,
+    expiry: u64,
+    size: Wad,
+) -> Result<Wad, RiskCalcError> {
+    dispatch(&encode_mark_price(now, m, kind, strike, expiry, size))
         .map(|o| decode_mark_price(&o).unwrap())
 }
 
@@ -249,13 +274,14 @@ fn native(m: &UnderlyingMarket, kind: OptionKind, strike: Wad, seconds: u64) -> 
 #[test]
 fn mark_price_calldata_matches_alloy_and_round_trips() {
     let m = market(2000 * WAD);
-    let data = encode_mark_price(NOW, &m, 2, 1800 * WAD, NOW + DAY);
-    let alloy = mark_call(
+    let data = encode_mark_price(NOW, &m, 2, 1800 * WAD, NOW + DAY, -3 * WAD);
+    let alloy = mark_call_sized(
         NOW,
         &market_words(&m),
         2,
         w(1800 * WAD),
         U256::from(NOW + DAY),
+        w(-3 * WAD),
     );
     assert_eq!(data, alloy);
     assert_eq!(
@@ -264,13 +290,14 @@ fn mark_price_calldata_matches_alloy_and_round_trips() {
             now: NOW,
             market: m.clone(),
             instrument: option(OptionKind::Put, 1800 * WAD, NOW + DAY),
+            size: -3 * WAD,
         })
     );
-    // A perp: strike and expiry are not read.
-    let data = encode_mark_price(NOW, &m, 0, -1, u64::MAX);
+    // A perp: strike, expiry and size are not read.
+    let data = encode_mark_price(NOW, &m, 0, -1, u64::MAX, -WAD);
     assert_eq!(
-        decode_mark_price_args(&data[4..]).map(|a| a.instrument),
-        Ok(Instrument::Perp)
+        decode_mark_price_args(&data[4..]).map(|a| (a.instrument, a.size)),
+        Ok((Instrument::Perp, 0))
     );
     // The answer: one int256 word.
     for p in [0, -1, i128::MAX, i128::MIN] {
@@ -352,7 +379,7 @@ fn mark_price_errors() {
     let nine = [&words[..], &[w(0)]].concat();
     assert_eq!(run(NOW, &nine, 1, k, e), err(code::MARKETS_LENGTH, 9));
     assert_eq!(run(NOW, &words, 3, k, e), err(code::POSITION_KIND, 0));
-    let data = encode_mark_price(NOW, &m, 1, 2000 * WAD, NOW + DAY);
+    let data = encode_mark_price(NOW, &m, 1, 2000 * WAD, NOW + DAY, WAD);
     let mut bad = data.clone();
     bad[4 + 2 * 32] = 1; // kind >= 2^248
     assert_eq!(dispatch(&bad), err(code::POSITION_KIND, 0));
@@ -367,9 +394,20 @@ fn mark_price_errors() {
         run(NOW, &words, 2, k, U256::from(u64::MAX) + U256::from(1)),
         err(Field::OptionExpiry as u8, 0)
     );
+    let sized = |size| dispatch(&mark_call_sized(NOW, &words, 2, k, e, size));
+    assert_eq!(sized(too_big()), err(Field::PositionSize as u8, 0));
+    assert_eq!(
+        sized(w(i128::MIN) - I256::ONE),
+        err(Field::PositionSize as u8, 0)
+    );
+    assert!(sized(w(i128::MIN)).is_ok());
     assert!(
         run(NOW, &words, 0, too_big(), U256::MAX).is_ok(),
         "a perp ignores strike and expiry"
+    );
+    assert!(
+        dispatch(&mark_call_sized(NOW, &words, 0, k, e, too_big())).is_ok(),
+        "a perp ignores size"
     );
     for (j, f) in [
         (0, Field::Spot),
@@ -381,6 +419,7 @@ fn mark_price_errors() {
         assert_eq!(run(NOW, &x, 0, k, e), err(f as u8, 0), "{f:?}");
     }
     assert_eq!(dispatch(&data[..4 + 4 * 32]), err(code::CALLDATA, 4));
+    assert_eq!(dispatch(&data[..4 + 5 * 32]), err(code::CALLDATA, 5));
     assert_eq!(dispatch(&data[..data.len() - 1]), err(code::CALLDATA, 1));
     // Values: the market as account_margin validates it, then the option.
     let bad_spot = UnderlyingMarket { spot: 0, ..m };
@@ -414,11 +453,162 @@ fn mark_price_errors() {
         mark(NOW, &m, 1, k_wad(), NOW + two_years + 1),
         err(Field::OptionExpiry as u8, 0)
     );
-    // Outside Black-76's moneyness domain [spot / 5, 5 x spot]: Domain.
-    assert_eq!(mark(NOW, &m, 1, 10_001 * WAD, NOW + DAY), math(2));
-    assert_eq!(mark(NOW, &m, 2, 399 * WAD, NOW + DAY), math(2));
-    // ... but expired options are intrinsic at any strike.
+    // Expired options are intrinsic at any strike.
     assert_eq!(mark(NOW, &m, 2, 20_000 * WAD, NOW), Ok(18_000 * WAD));
+    // A strike so far below spot that the skewed smile's ln(K/F) is
+    // undefined: Domain, as in margin.
+    assert_eq!(mark(NOW, &m, 2, 1, NOW + DAY), math(2));
+    assert!(price_series(
+        &[Position {
+            underlying: 0,
+            instrument: option(OptionKind::Put, 1, NOW + DAY),
+            size: WAD,
+            entry_price: 0,
+        }],
+        0,
+        m.spot,
+        &m.smile,
+        NOW,
+        &RiskParams::standard(1),
+    )
+    .is_err());
+}
+
+/// keel-risk's bounded valuation (what margin uses) for a holder of `size`.
+fn bounded(m: &UnderlyingMarket, kind: OptionKind, strike: Wad, seconds: u64, size: Wad) -> Wad {
+    let vol = m.smile.implied_vol(m.spot, strike).unwrap();
+    let bias = if size < 0 {
+        Rounding::Up
+    } else {
+        Rounding::Down
+    };
+    scenario::option_value(kind, m.spot, strike, vol, seconds as i128, bias).unwrap()
+}
+
+/// The value per unit margin gives a position of `size` (keel-risk's
+/// `price_series`, the valuation of `account_margin`).
+fn margin_value(
+    m: &UnderlyingMarket,
+    kind: OptionKind,
+    strike: Wad,
+    expiry: u64,
+    size: Wad,
+) -> Wad {
+    let p = Position {
+        underlying: 0,
+        instrument: option(kind, strike, expiry),
+        size,
+        entry_price: 0,
+    };
+    price_series(&[p], 0, m.spot, &m.smile, NOW, &RiskParams::standard(1)).unwrap()[0].value
+}
+
+#[test]
+fn mark_price_is_the_value_margin_gives_the_holder() {
+    let m = market(550 * WAD);
+    for (kind, k) in [(1, OptionKind::Call), (2, OptionKind::Put)] {
+        for strike in [
+            50 * WAD,
+            110 * WAD - 1,
+            550 * WAD,
+            2_750 * WAD + 1,
+            3_000 * WAD,
+        ] {
+            for seconds in [0, 59, 7 * DAY, 730 * DAY] {
+                for size in [3 * WAD, -WAD / 7] {
+                    let e = NOW + seconds;
+                    assert_eq!(
+                        mark_sized(NOW, &m, kind, strike, e, size),
+                        Ok(margin_value(&m, k, strike, e, size)),
+                        "{k:?} {strike} {seconds} {size}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn mark_price_outside_black76_domain_is_margins_bounded_value() {
+    // The finding: spot 550, a put struck at 3,000 (K/F = 5.45): margin values
+    // it, so the mark must too (it reverted with RiskMathError(2)).
+    let m = market(550 * WAD);
+    for (kind, k, strike) in [
+        (2, OptionKind::Put, 3_000 * WAD),
+        (1, OptionKind::Call, 3_000 * WAD),
+        (2, OptionKind::Put, 5 * 550 * WAD + 1),
+        (1, OptionKind::Call, 100 * WAD),
+        (2, OptionKind::Put, 100 * WAD),
+        (1, OptionKind::Call, 110 * WAD - 1),
+    ] {
+        for seconds in [1, 60, 30 * DAY, 730 * DAY] {
+            let long = mark_sized(NOW, &m, kind, strike, NOW + seconds, WAD).unwrap();
+            let short = mark_sized(NOW, &m, kind, strike, NOW + seconds, -WAD).unwrap();
+            assert_eq!(long, bounded(&m, k, strike, seconds, WAD), "{k:?} {strike}");
+            assert_eq!(
+                short,
+                bounded(&m, k, strike, seconds, -WAD),
+                "{k:?} {strike}"
+            );
+            // Flat (size 0) takes the long holder's bound; only the sign matters.
+            assert_eq!(
+                mark_sized(NOW, &m, kind, strike, NOW + seconds, 0),
+                Ok(long)
+            );
+            assert_eq!(
+                mark_sized(NOW, &m, kind, strike, NOW + seconds, i128::MIN),
+                Ok(short)
+            );
+            // The short's bound is the upper one (strictly, given time), both
+            // at least intrinsic.
+            let intr = intrinsic_of(k, m.spot, strike);
+            assert!(short >= long && long >= intr, "{k:?} {strike} {seconds}");
+            if seconds == 730 * DAY {
+                assert!(short > long, "{k:?} {strike}");
+            }
+        }
+    }
+    // The finding's numbers: the put is worth at least its intrinsic 2,450.
+    let put = mark_sized(NOW, &m, 2, 3_000 * WAD, NOW + 30 * DAY, -WAD).unwrap();
+    assert!(put >= 2_450 * WAD);
+    assert_eq!(
+        mark_sized(NOW, &m, 2, 3_000 * WAD, NOW + 30 * DAY, WAD),
+        Ok(2_450 * WAD)
+    );
+    // Expired: intrinsic whatever the holder.
+    for size in [WAD, -WAD] {
+        assert_eq!(
+            mark_sized(NOW, &m, 2, 3_000 * WAD, NOW, size),
+            Ok(2_450 * WAD)
+        );
+    }
+}
+
+fn intrinsic_of(kind: OptionKind, spot: Wad, strike: Wad) -> Wad {
+    match kind {
+        OptionKind::Call => (spot - strike).max(0),
+        OptionKind::Put => (strike - spot).max(0),
+    }
+}
+
+#[test]
+fn mark_price_inside_the_domain_ignores_the_holder() {
+    let m = market(2000 * WAD);
+    for (kind, k, strike) in [
+        (1, OptionKind::Call, 400 * WAD),
+        (2, OptionKind::Put, 10_000 * WAD),
+        (2, OptionKind::Put, 2100 * WAD),
+    ] {
+        for seconds in [30, 9 * DAY] {
+            let want = native(&m, k, strike, seconds.max(60));
+            for size in [WAD, 0, -WAD] {
+                assert_eq!(
+                    mark_sized(NOW, &m, kind, strike, NOW + seconds, size),
+                    Ok(want)
+                );
+            }
+        }
+    }
 }
 
 fn k_wad() -> Wad {

@@ -143,7 +143,12 @@ impl Env {
         ] {
             d.extend_from_slice(&word(w));
         }
-        self.mock_static_call(feed, vec![0xfe, 0xaf, 0x96, 0x8c], Ok(d));
+        self.mock_static_call(feed, vec![0xfe, 0xaf, 0x96, 0x8c], Ok(d.clone()));
+        // The same round also answers `getRoundData(round)`, as a real
+        // aggregator keeps its history.
+        let mut call = vec![0x9a, 0x6f, 0xc8, 0xf5];
+        call.extend_from_slice(&word(U256::from(round)));
+        self.mock_static_call(feed, call, Ok(d));
     }
 
     /// A fresh complete round with `answer` updated at `updated`.
