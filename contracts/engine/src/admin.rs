@@ -820,3 +820,26 @@ fn check_or_zero(field: u8, v: u64, lo: u64, hi: u64) -> R<()> {
     }
     check(field, v as i128, lo as i128, hi as i128)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_or_zero_accepts_zero_and_the_range_only() {
+        for v in [0, 60, 100, 3_600] {
+            assert!(check_or_zero(field::HEARTBEAT, v, 60, 3_600).is_ok(), "{v}");
+        }
+        for v in [1, 59, 3_601, u64::MAX] {
+            let e = check_or_zero(field::PRICE_BAND, v, 60, 3_600);
+            assert!(
+                matches!(e, Err(EngineError::ParameterOutOfBounds(ref p))
+                    if p.field == field::PRICE_BAND
+                        && p.value == errors::i256(v as i128)
+                        && p.min == errors::i256(60)
+                        && p.max == errors::i256(3_600)),
+                "{v}: {e:?}"
+            );
+        }
+    }
+}
