@@ -728,9 +728,14 @@ impl KeelEngine {
             return Err(bad(why::TOO_LATE, at));
         }
         // The round before must be readable and predate expiry: `round_id` is the first.
+        // Exception: the first round of a Chainlink phase (proxy ids are
+        // `phase << 64 | n`, n from 1) has no readable predecessor; refusing
+        // it would leave the expiry unsettleable after a phase change. Its
+        // predecessor lies in the previous phase, which ended before it began.
         let prev = round_id.checked_sub(1).map(|p| self.read_round_at(feed, p));
         match prev {
             Some(Ok(p)) if p.updated_at < expiry => {}
+            Some(Err(_)) | None if round_id as u64 == 1 => {}
             Some(Ok(p)) => return Err(bad(why::NOT_FIRST_ROUND, p.updated_at)),
             _ => return Err(bad(why::NOT_FIRST_ROUND, 0)),
         }

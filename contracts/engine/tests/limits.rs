@@ -619,6 +619,27 @@ fn settlement_round_must_be_valid_and_provably_first() {
     assert_eq!(t.e.record_settlement_price(0, EXP, id).unwrap(), 3_050 * W);
 }
 
+/// The first round of a Chainlink phase has no readable predecessor; it is
+/// accepted (else an expiry right after a phase change could never settle),
+/// while any other round with an unreadable predecessor is refused.
+#[test]
+fn settlement_accepts_the_first_round_of_a_phase() {
+    let mut t = T::new();
+    t.env.vm.set_block_timestamp(EXP + DAY);
+    let second = (4u128 << 64) | 2;
+    t.round(second, p8(3_100), EXP + 20);
+    assert_eq!(
+        oracle(t.e.record_settlement_price(0, EXP, second)),
+        (a(FEED), 5, 0)
+    );
+    let first = (4u128 << 64) | 1;
+    t.round(first, p8(3_050), EXP + 10);
+    assert_eq!(
+        t.e.record_settlement_price(0, EXP, first).unwrap(),
+        3_050 * W
+    );
+}
+
 #[test]
 fn settlement_needs_the_sequencer_up() {
     let mut t = T::new();
