@@ -104,15 +104,46 @@ contract EngineAccountsTest is EngineBase {
         assertEq(_margin(acct(alice)).equityIm, 42_500e18);
     }
 
-    function test_deposit_anyoneCanFundAnyAccount() public {
-        _mintApprove(bob, weth, 2e18);
+    /// Anyone may fund any account with settlement cash (e.g. to rescue it),
+    /// but only the owner may add other collateral to it (a foreign deposit
+    /// adds oracle reads to its margin and would keep a bankrupt account from
+    /// `settleBadDebt`).
+    function test_deposit_settlementCashByAnyone_collateralOnlyByTheOwner() public {
+        _mintApprove(bob, usdc, usd(500));
         vm.expectEmit(true, true, false, true, address(engine));
-        emit IKeelEngine.Deposited(acct(alice), WETH_ID, bob, 2e18);
+        emit IKeelEngine.Deposited(acct(alice), USDC_ID, bob, usd(500));
+        vm.prank(bob);
+        engine.deposit(acct(alice), USDC_ID, usd(500));
+        assertEq(engine.cashBalance(acct(alice)), 500e18);
+        assertEq(engine.cashBalance(acct(bob)), 0);
+        _mintApprove(bob, weth, 2e18);
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnauthorizedAccount.selector, bob));
         vm.prank(bob);
         engine.deposit(acct(alice), WETH_ID, 2e18);
-        assertEq(engine.collateralBalance(acct(alice), WETH_ID), 2e18);
-        assertEq(engine.collateralBalance(acct(bob), WETH_ID), 0);
-        assertEq(weth.balanceOf(bob), 0);
+        assertEq(engine.collateralBalance(acct(alice), WETH_ID), 0);
+        assertEq(weth.balanceOf(bob), 2e18, "nothing pulled");
+        // The owner may deposit collateral into any of their sub-accounts.
+        _mintApprove(alice, weth, 2e18);
+        vm.prank(alice);
+        engine.deposit(acct(alice, 5), WETH_ID, 2e18);
+        assertEq(engine.collateralBalance(acct(alice, 5), WETH_ID), 2e18);
+    }
+
+    /// Balances stay below the engine's amount bound (1e33 WAD), beyond which
+    /// no margin of the account could be computed.
+    function test_deposit_reverts_whenTheBalanceWouldExceedTheAmountBound() public {
+        MockERC20 big = new MockERC20("Big", "BIG", 18);
+        vm.prank(owner);
+        engine.setCollateral(3, address(big), address(ethFeed), 3_600, 0.1e18, 0.05e18, type(uint256).max);
+        _mintApprove(alice, big, 1e33 + 1);
+        vm.prank(alice);
+        engine.deposit(acct(alice), 3, 1e33 - 1);
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidAmount.selector));
+        vm.prank(alice);
+        engine.deposit(acct(alice), 3, 2);
+        vm.prank(alice);
+        engine.deposit(acct(alice), 3, 1); // exactly at the bound
+        assertEq(engine.collateralBalance(acct(alice), 3), 1e33);
     }
 
     function test_deposit_creditsOnlyWhatArrived() public {

@@ -35,6 +35,12 @@ contract EngineAdminTest is EngineBase {
     uint8 constant F_SETTLEMENT_HAIRCUT = 22;
     uint8 constant F_TOKEN = 23;
     uint8 constant F_ID = 24;
+    uint8 constant F_MIN_NOTIONAL = 26;
+    uint8 constant F_CLOSE_FACTOR = 27;
+    uint8 constant F_PRICE_BAND = 28;
+    uint8 constant F_SETTLEMENT_DELAY = 29;
+    uint8 constant F_STRIKE_RANGE = 30;
+    uint8 constant F_OI_CAP = 31;
 
     // keel-risk Field codes (contracts/risk/src/error.rs) in KeelRiskError(1, field, value).
     uint8 constant R_GRID_K = 13;
@@ -363,6 +369,19 @@ contract EngineAdminTest is EngineBase {
         vm.stopPrank();
     }
 
+    /// One token, one collateral id: listing a token already listed under
+    /// another id (the settlement token included) is refused, with that id.
+    function test_setCollateral_reverts_onTokenListedTwice() public {
+        vm.startPrank(owner);
+        _oob(F_TOKEN, int256(uint256(WETH_ID)), 0, 0);
+        engine.setCollateral(3, address(weth), address(ethFeed), 3_600, 0.1e18, 0.05e18, 1e24);
+        _oob(F_TOKEN, int256(uint256(USDC_ID)), 0, 0);
+        engine.setCollateral(3, address(usdc), address(ethFeed), 3_600, 0.1e18, 0.05e18, 1e24);
+        vm.stopPrank();
+        (uint8 c,,) = engine.registryCounts();
+        assertEq(c, 3, "nothing listed");
+    }
+
     function test_setCollateral_reverts_onBadTokenOrFeed() public {
         vm.startPrank(owner);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidAddress.selector));
@@ -645,34 +664,151 @@ contract EngineAdminTest is EngineBase {
     function test_setLiquidationParams_reverts_outOfBounds() public {
         vm.startPrank(owner);
         _oob(F_FLAG_REWARD, -1, 0, 1_000e18);
-        engine.setLiquidationParams(-1, 0, 0, 0.1e18, 0, 600, W);
+        engine.setLiquidationParams(-1, 0, 0, 0.1e18, 0, 600, W, 0.5e18);
         _oob(F_DISCOUNT, 0.6e18, 0, 0.5e18);
-        engine.setLiquidationParams(0, 0, 0, 0.6e18, 0, 600, W);
+        engine.setLiquidationParams(0, 0, 0, 0.6e18, 0, 600, W, 0.5e18);
         _oob(F_DISCOUNT, 0.2e18, 0, 0.1e18);
-        engine.setLiquidationParams(0, 0.2e18, 0, 0.1e18, 0, 600, W);
+        engine.setLiquidationParams(0, 0.2e18, 0, 0.1e18, 0, 600, W, 0.5e18);
         _oob(F_DISCOUNT_RATE, 1e18, 0, 0.01e18);
-        engine.setLiquidationParams(0, 0, 1e18, 0.1e18, 0, 600, W);
+        engine.setLiquidationParams(0, 0, 1e18, 0.1e18, 0, 600, W, 0.5e18);
         _oob(F_BUFFER, 2e18, 0, 1e18);
-        engine.setLiquidationParams(0, 0, 0, 0.1e18, 2e18, 600, W);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 2e18, 600, W, 0.5e18);
         _oob(F_WINDOW, 10, 60, 86_400);
-        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 10, W);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 10, W, 0.5e18);
         _oob(F_CAP, 0, 1, MAX_PRICE);
-        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, 0);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, 0, 0.5e18);
+        _oob(F_CLOSE_FACTOR, 0.04e18, 0.05e18, 1e18);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, W, 0.04e18);
+        _oob(F_CLOSE_FACTOR, 1e18 + 1, 0.05e18, 1e18);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, W, 1e18 + 1);
         vm.stopPrank();
         _unauthorized(bob);
         vm.prank(bob);
-        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, W);
+        engine.setLiquidationParams(0, 0, 0, 0.1e18, 0, 600, W, 0.5e18);
+    }
+
+    function test_liquidationParams_defaultsAndUpdate() public {
+        (
+            int128 reward,
+            int128 start,
+            int128 rate,
+            int128 max,
+            int128 buffer,
+            uint64 window,
+            int128 cap,
+            int128 closeFactor
+        ) = engine.liquidationParams();
+        assertEq(reward, FLAG_REWARD);
+        assertEq(start, DISCOUNT_START);
+        assertEq(rate, DISCOUNT_RATE);
+        assertEq(max, DISCOUNT_MAX);
+        assertEq(buffer, 0.1e18);
+        assertEq(window, 3_600);
+        assertEq(cap, 10_000_000e18);
+        assertEq(closeFactor, 0.5e18, "default close factor: half a position per step");
+        vm.prank(owner);
+        engine.setLiquidationParams(7e18, 0.02e18, 1e12, 0.2e18, 0.05e18, 600, 1e24, 0.25e18);
+        (reward, start, rate, max, buffer, window, cap, closeFactor) = engine.liquidationParams();
+        assertEq(reward, 7e18);
+        assertEq(start, 0.02e18);
+        assertEq(rate, 1e12);
+        assertEq(max, 0.2e18);
+        assertEq(buffer, 0.05e18);
+        assertEq(window, 600);
+        assertEq(cap, 1e24);
+        assertEq(closeFactor, 0.25e18);
     }
 
     function test_setLiquidationParams_setsTheFlagReward() public {
         vm.expectEmit(true, false, false, true, address(engine));
         emit IKeelEngine.ParamsSet(1);
         vm.prank(owner);
-        engine.setLiquidationParams(12e18, 0.01e18, 0, 0.1e18, 0.1e18, 3_600, 1e24);
+        engine.setLiquidationParams(12e18, 0.01e18, 0, 0.1e18, 0.1e18, 3_600, 1e24, 0.5e18);
         _underwater();
         vm.prank(keeper);
         engine.flag(acct(alice));
         assertEq(engine.cashBalance(acct(keeper)), 12e18);
+    }
+
+    // ------------------------------------------------------------ per-underlying and per-instrument limits
+
+    function test_setUnderlyingLimits_reverts_onBoundsUnknownOrRole() public {
+        vm.startPrank(owner);
+        _oob(F_HEARTBEAT, 59, 60, 172_800);
+        engine.setUnderlyingLimits(ETH, 59, 0, 0);
+        _oob(F_HEARTBEAT, 172_801, 60, 172_800);
+        engine.setUnderlyingLimits(ETH, 172_801, 0, 0);
+        _oob(F_PRICE_BAND, 1e15 - 1, 1e15, 5e17);
+        engine.setUnderlyingLimits(ETH, 0, 1e15 - 1, 0);
+        _oob(F_PRICE_BAND, 5e17 + 1, 1e15, 5e17);
+        engine.setUnderlyingLimits(ETH, 0, 5e17 + 1, 0);
+        _oob(F_SETTLEMENT_DELAY, 59, 60, 604_800);
+        engine.setUnderlyingLimits(ETH, 0, 0, 59);
+        _oob(F_SETTLEMENT_DELAY, 604_801, 60, 604_800);
+        engine.setUnderlyingLimits(ETH, 0, 0, 604_801);
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnknownEntry.selector, KIND_UNDERLYING, 5));
+        engine.setUnderlyingLimits(5, 0, 0, 0);
+        vm.stopPrank();
+        _unauthorized(bob);
+        vm.prank(bob);
+        engine.setUnderlyingLimits(ETH, 0, 0, 0);
+    }
+
+    function test_setUnderlyingLimits_storesAndEmits() public {
+        (uint64 hb, uint64 band, uint64 delay) = engine.underlyingLimits(ETH);
+        assertEq(hb, 0, "0 = the spot feed's heartbeat");
+        assertEq(band, 0, "0 = the scan range");
+        assertEq(delay, 0, "0 = one hour");
+        vm.expectEmit(true, false, false, true, address(engine));
+        emit IKeelEngine.UnderlyingLimitsSet(ETH, 7_200, 0.05e18, 600);
+        vm.prank(owner);
+        engine.setUnderlyingLimits(ETH, 7_200, 0.05e18, 600);
+        (hb, band, delay) = engine.underlyingLimits(ETH);
+        assertEq(hb, 7_200);
+        assertEq(band, 0.05e18);
+        assertEq(delay, 600);
+        // The band applies to trades at once: 5% of 3,000 around the perp's mark.
+        (int128 mark, int128 spot, int128 low, int128 high) = engine.priceBand(ETH_PERP);
+        assertEq(mark, 3_000e18);
+        assertEq(spot, 3_000e18);
+        assertEq(low, 2_850e18);
+        assertEq(high, 3_150e18);
+    }
+
+    function test_setInstrumentLimits_reverts_onBoundsUnknownOrRole() public {
+        vm.startPrank(owner);
+        _oob(F_MIN_NOTIONAL, -1, 0, MAX_PRICE);
+        engine.setInstrumentLimits(ETH_PERP, -1, 0);
+        _oob(F_MIN_NOTIONAL, int256(MAX_PRICE) + 1, 0, MAX_PRICE);
+        engine.setInstrumentLimits(ETH_PERP, MAX_PRICE + 1, 0);
+        _oob(F_OI_CAP, -1, 0, MAX_PRICE);
+        engine.setInstrumentLimits(ETH_PERP, 0, -1);
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnknownEntry.selector, KIND_INSTRUMENT, 9));
+        engine.setInstrumentLimits(9, 0, 0);
+        vm.stopPrank();
+        _unauthorized(bob);
+        vm.prank(bob);
+        engine.setInstrumentLimits(ETH_PERP, 0, 0);
+    }
+
+    function test_setInstrumentLimits_storesAndEmits() public {
+        (int128 minNotional, int128 cap, int128 oi) = engine.instrumentLimits(ETH_PERP);
+        assertEq(minNotional, 10e18, "default minimum notional: 10");
+        assertEq(cap, 0, "no open-interest cap by default");
+        assertEq(oi, 0);
+        vm.expectEmit(true, false, false, true, address(engine));
+        emit IKeelEngine.InstrumentLimitsSet(ETH_PERP, 100e18, 5e18);
+        vm.prank(owner);
+        engine.setInstrumentLimits(ETH_PERP, 100e18, 5e18);
+        (minNotional, cap, oi) = engine.instrumentLimits(ETH_PERP);
+        assertEq(minNotional, 100e18);
+        assertEq(cap, 5e18);
+        // Open interest counts the long side of every trade.
+        _fund(alice, 10_000);
+        _fund(bob, 10_000);
+        _pair(alice, bob, ETH_PERP, W, 3_000e18);
+        (,, oi) = engine.instrumentLimits(ETH_PERP);
+        assertEq(oi, W);
     }
 
     // ------------------------------------------------------------ instruments
@@ -694,15 +830,35 @@ contract EngineAdminTest is EngineBase {
         int256 lo = int256(block.timestamp + 3_600);
         int256 hi = int256(block.timestamp + 2 * 365 days);
         _oob(F_EXPIRY, int256(block.timestamp + 60), lo, hi);
-        engine.listInstrument(ETH, 2, W, uint64(block.timestamp + 60));
+        engine.listInstrument(ETH, 2, 3_000e18, uint64(block.timestamp + 60));
         _oob(F_EXPIRY, hi + 1, lo, hi);
-        engine.listInstrument(ETH, 2, W, uint64(uint256(hi) + 1));
+        engine.listInstrument(ETH, 2, 3_000e18, uint64(uint256(hi) + 1));
         vm.stopPrank();
         _unauthorized(bob);
         vm.prank(bob);
         engine.listInstrument(ETH, 0, 0, 0);
         (,, uint32 n) = engine.registryCounts();
         assertEq(n, 4, "nothing listed");
+    }
+
+    /// Strikes must lie in [spot / 5, 5 x spot] of the underlying's current
+    /// oracle spot (Black-76's domain, where the mark is a model price).
+    function test_listInstrument_reverts_onStrikeFarFromSpot() public {
+        vm.startPrank(owner);
+        _oob(F_STRIKE_RANGE, 599e18, 600e18, 15_000e18);
+        engine.listInstrument(ETH, 2, 599e18, EXPIRY);
+        _oob(F_STRIKE_RANGE, 15_001e18, 600e18, 15_000e18);
+        engine.listInstrument(ETH, 1, 15_001e18, EXPIRY);
+        assertEq(engine.listInstrument(ETH, 2, 600e18, EXPIRY), 4, "the bounds are inclusive");
+        assertEq(engine.listInstrument(ETH, 1, 15_000e18, EXPIRY), 5);
+        vm.stopPrank();
+        // The range follows the oracle: at 1,000 a 5,000 strike is fine, 5,001 is not.
+        _setEth(1_000e8);
+        vm.startPrank(owner);
+        assertEq(engine.listInstrument(ETH, 1, 5_000e18, EXPIRY), 6);
+        _oob(F_STRIKE_RANGE, 5_001e18, 200e18, 5_000e18);
+        engine.listInstrument(ETH, 1, 5_001e18, EXPIRY);
+        vm.stopPrank();
     }
 
     function test_listInstrument_assignsDenseIdsAndEmits() public {

@@ -351,6 +351,112 @@ abstract contract EngineBase is Test {
         _setEth(1_500e8);
     }
 
+    /// Every margin figure of `account` (`marginFigures(account, 255)`), WAD.
+    /// `equity` is the account's value at mark without haircuts. On the legacy
+    /// ABI (6 values, no `equity`) it is computed here the way the engine
+    /// defines it: MM-view equity plus the MM haircut of every collateral.
+    struct Figures {
+        int128 equityIm;
+        int128 equityMm;
+        int128 im;
+        int128 mm;
+        int128 health;
+        bool blocked;
+        int128 equity;
+    }
+
+    function _figures(uint256 account) internal view returns (Figures memory f) {
+        (bool ok, bytes memory ret) =
+            address(engine).staticcall(abi.encodeWithSelector(IKeelEngine.marginFigures.selector, account, uint8(255)));
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        if (ret.length >= 7 * 32) {
+            (f.equityIm, f.equityMm, f.im, f.mm, f.health, f.blocked, f.equity) =
+                abi.decode(ret, (int128, int128, int128, int128, int128, bool, int128));
+        } else {
+            (f.equityIm, f.equityMm, f.im, f.mm, f.health, f.blocked) =
+                abi.decode(ret, (int128, int128, int128, int128, int128, bool));
+            f.equity = f.equityMm + _mmHaircutValue(account);
+        }
+    }
+
+    /// Equity at mark without haircuts (`marginFigures(..).equity`), WAD.
+    function _equity(uint256 account) internal view returns (int128) {
+        return _figures(account).equity;
+    }
+
+    /// Sum over the account's collaterals of amount x oracle price x MM haircut,
+    /// rounded down (legacy `equity` only).
+    function _mmHaircutValue(uint256 account) internal view returns (int128 v) {
+        (uint8 n,,) = engine.registryCounts();
+        for (uint8 id = 1; id < n; id++) {
+            uint256 bal = engine.collateralBalance(account, id);
+            if (bal == 0) continue;
+            (, address feed, uint8 dec,, uint64 mmh,,) = engine.collateral(id);
+            MockAggregator f = MockAggregator(feed);
+            int256 price = f.latestAnswer() * int256(10 ** (18 - f.decimals()));
+            int256 amount = int256(bal * 10 ** (18 - dec));
+            v += int128((amount * price / 1e18) * int256(uint256(mmh)) / 1e18);
+        }
+    }
+
+    /// The owner sets the liquidation parameters (the legacy ABI has no close factor).
+    function _setLiquidationParams(
+        int128 flagReward,
+        int128 discountStart,
+        int128 discountPerSecond,
+        int128 discountMax,
+        int128 buffer,
+        uint64 window,
+        int128 cap,
+        int128 closeFactor
+    ) internal {
+        bytes memory data = legacy
+            ? abi.encodeWithSignature(
+                "setLiquidationParams(int128,int128,int128,int128,int128,uint64,int128)",
+                flagReward,
+                discountStart,
+                discountPerSecond,
+                discountMax,
+                buffer,
+                window,
+                cap
+            )
+            : abi.encodeCall(
+                IKeelEngine.setLiquidationParams,
+                (flagReward, discountStart, discountPerSecond, discountMax, buffer, window, cap, closeFactor)
+            );
+        vm.prank(owner);
+        (bool ok, bytes memory ret) = address(engine).call(data);
+        if (!ok) {
+            assembly {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+    }
+
+    /// The default liquidation parameters with the window cap and close factor given.
+    function _setCapAndCloseFactor(int128 cap, int128 closeFactor) internal {
+        _setLiquidationParams(FLAG_REWARD, DISCOUNT_START, DISCOUNT_RATE, DISCOUNT_MAX, 0.1e18, 3_600, cap, closeFactor);
+    }
+
+    /// Calls `recordSettlementPrice(underlying, expiry, roundId)` (legacy ABI:
+    /// `recordSettlementPrice(underlying, expiry)`, which reads the latest
+    /// round) from `caller`; returns the call's status and return or revert data.
+    function _tryRecordSettlement(address caller, uint8 u, uint64 expiry, uint80 roundId)
+        internal
+        returns (bool ok, bytes memory ret)
+    {
+        bytes memory data = legacy
+            ? abi.encodeWithSignature("recordSettlementPrice(uint8,uint64)", u, expiry)
+            : abi.encodeCall(IKeelEngine.recordSettlementPrice, (u, expiry, roundId));
+        vm.prank(caller);
+        (ok, ret) = address(engine).call(data);
+    }
+
     /// `vm.expectRevert` for `KeelInsufficientMargin(account, equity, requirement)`.
     function _expectInsufficientMargin(uint256 account, int256 equity, int256 requirement) internal {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInsufficientMargin.selector, account, equity, requirement));

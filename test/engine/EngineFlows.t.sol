@@ -82,9 +82,10 @@ contract EngineFlowsTest is EngineBase {
         assertGe(lm.equityIm, lm.im);
     }
 
-    /// A position too far gone for one step: at 1,200 Alice (equity 200 against
-    /// MM 420) is liquidated in Dutch-auction steps at a growing discount until
-    /// the position is closed; she stays solvent and keeps what is left.
+    /// A position too far gone for one step: at 1,200 Alice (equity 195 against
+    /// MM 420) is liquidated in Dutch-auction steps at a growing discount,
+    /// each at most half of what is left (close factor), until she is back
+    /// above MM x 1.1; she stays solvent and keeps the rest.
     function test_flow_fullLiquidationInSteps() public {
         _underwater();
         _fund(carol, 100_000);
@@ -105,23 +106,50 @@ contract EngineFlowsTest is EngineBase {
         assertEq(p2, 1_200e18 - d * 1_200, "the discount grew for 60 s");
         assertLt(p2, p1, "the auction price falls with time for a long being sold");
         assertEq(engine.flaggedAt(acct(alice)), T0, "still below MM x 1.1");
-        assertGt(_health(alice), h1);
-        // The remaining 0.8 in one step.
+        int256 h = _health(alice);
+        assertGt(h, h1);
+        // The rest in steps of at most half the position, until the flag clears.
+        int256 bought = 2 * W / 10;
+        uint256 steps;
+        while (engine.flaggedAt(acct(alice)) != 0) {
+            int128 pos = _positionSize(acct(alice), ETH_PERP);
+            int128 half = (pos + 1) / 2;
+            vm.expectRevert(
+                abi.encodeWithSelector(IKeelEngine.KeelLiquidationStepTooLarge.selector, acct(alice), pos, half)
+            );
+            vm.prank(carol);
+            engine.liquidate(acct(alice), acct(carol), ETH_PERP, pos);
+            vm.prank(carol);
+            assertEq(engine.liquidate(acct(alice), acct(carol), ETH_PERP, half), p2, "same auction price");
+            bought += half;
+            assertGt(_health(alice), h, "every step raises her health");
+            h = _health(alice);
+            assertGe(_margin(acct(alice)).equityMm, 0, "solvent");
+            require(++steps < 8, "the flag never cleared");
+        }
+        Margin memory m = _margin(acct(alice));
+        assertGe(m.equityMm, _target(m.mm), "cleared at MM x 1.1");
+        assertEq(_positionSize(acct(carol), ETH_PERP), bought);
+        assertEq(_positionSize(acct(alice), ETH_PERP), W - bought, "she keeps the rest");
+        assertGt(_positionSize(acct(alice), ETH_PERP), 0);
+        // Once back above the buffer, no more liquidation.
+        vm.expectRevert(
+            abi.encodeWithSelector(IKeelEngine.KeelInvalidAccountState.selector, acct(alice), ST_NOT_FLAGGED)
+        );
         vm.prank(carol);
-        assertEq(engine.liquidate(acct(alice), acct(carol), ETH_PERP, W * 8 / 10), p2);
-        assertEq(_positionSize(acct(alice), ETH_PERP), 0);
-        assertEq(_positionSize(acct(carol), ETH_PERP), W);
-        assertEq(engine.flaggedAt(acct(alice)), 0);
-        // 1,995 - 0.1 x (3,000 - p1) - 0.9 x (3,000 - p2).
-        int256 expected = 1_995e18 - (3_000e18 - int256(p1)) / 10 - (3_000e18 - int256(p2)) * 9 / 10;
-        assertApproxEqAbs(engine.cashBalance(acct(alice)), expected, 2);
+        engine.liquidate(acct(alice), acct(carol), ETH_PERP, W / 10);
+        // 1,995 - 0.1 x (3,000 - p1) - (bought - 0.1) x (3,000 - p2).
+        int256 expected =
+            1_995e18 - (3_000e18 - int256(p1)) / 10 - (3_000e18 - int256(p2)) * (bought - W / 10) / 1e18;
+        assertApproxEqAbs(engine.cashBalance(acct(alice)), expected, 4);
         assertGt(engine.cashBalance(acct(alice)), 0, "solvent");
     }
 
     /// ETH crashes from 3,000 to 500 before anyone acts: Alice's equity is
-    /// negative. After a full liquidation her cash is -510; the insurance fund
-    /// (100) pays first, the remaining 410 is socialised over every positive
-    /// cash balance through the loss index. New money is not touched.
+    /// negative (so the flag pays no reward and no close factor applies).
+    /// After a full liquidation her cash is -505; the insurance fund (100)
+    /// pays first, the remaining 405 is socialised over every positive cash
+    /// balance through the loss index. New money is not touched.
     function test_flow_insolvencyUsesInsuranceThenSocialisesTheLoss() public {
         _underwater();
         _fund(carol, 50_000);
@@ -136,7 +164,7 @@ contract EngineFlowsTest is EngineBase {
         engine.flag(acct(alice));
         vm.prank(carol);
         assertEq(engine.liquidate(acct(alice), acct(carol), ETH_PERP, W), 495e18);
-        assertEq(engine.cashBalance(acct(alice)), -510e18);
+        assertEq(engine.cashBalance(acct(alice)), -505e18);
         // Alice still has negative cash and nothing else, but Bob is solvent: not bankrupt.
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidAccountState.selector, acct(bob), ST_NOT_BANKRUPT));
         engine.settleBadDebt(acct(bob));
@@ -150,8 +178,8 @@ contract EngineFlowsTest is EngineBase {
         assertLt(engine.lossIndex(), W);
         int256 lost = (bobBefore - engine.cashBalance(acct(bob))) + (carolBefore - engine.cashBalance(acct(carol)))
             + (keeperBefore - engine.cashBalance(acct(keeper)));
-        assertGe(lost, 410e18);
-        assertLe(lost, 410e18 + 1e6, "pro rata to the wei, give or take rounding");
+        assertGe(lost, 405e18);
+        assertLe(lost, 405e18 + 1e6, "pro rata to the wei, give or take rounding");
         // Pro rata: each positive balance lost the same fraction (to rounding).
         int256 bobLost = bobBefore - engine.cashBalance(acct(bob));
         int256 carolLost = carolBefore - engine.cashBalance(acct(carol));
@@ -187,14 +215,15 @@ contract EngineFlowsTest is EngineBase {
 
         _warp(EXPIRY - 1 hours);
         _setEth(3_300e8);
-        _warp(EXPIRY);
+        _warp(EXPIRY); // publishes the first ETH/USD round at expiry
+        uint80 settlementRound = ethFeed.latestRound();
         vm.prank(alice);
         uint256 late = market.post(ETH_CALL, -W, 300e18);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidExpiry.selector, ETH_CALL, EXPIRY));
         vm.prank(bob);
         market.fill(late, acct(bob)); // no trading at expiry
         vm.prank(keeper);
-        assertEq(engine.recordSettlementPrice(ETH, EXPIRY), 3_300e18);
+        assertEq(engine.recordSettlementPrice(ETH, EXPIRY, settlementRound), 3_300e18);
         vm.prank(keeper);
         assertEq(engine.settle(acct(bob), ETH_CALL), 600e18);
         vm.prank(keeper);
@@ -330,13 +359,14 @@ contract EngineFlowsTest is EngineBase {
         _trade(acct(bob), ETH_PERP, W / 2, 2_600e18); // Bob buys back half his short
         vm.prank(bob);
         engine.withdraw(acct(bob), USDC_ID, usd(10_000));
-        // Liquidation works: Alice (800 cash, -800 of PnL) is under water.
+        // Liquidation works: Alice (800 cash, -800 of PnL) is under water
+        // (equity at mark 0: no reward, half the position per step).
         assertTrue(engine.isLiquidatable(acct(alice)));
         vm.prank(keeper);
         engine.flag(acct(alice));
         vm.prank(carol);
-        engine.liquidate(acct(alice), acct(carol), ETH_PERP, 2 * W);
-        assertEq(_positionSize(acct(carol), ETH_PERP), 2 * W, "the liquidator took on ETH risk while guarded");
+        engine.liquidate(acct(alice), acct(carol), ETH_PERP, W);
+        assertEq(_positionSize(acct(carol), ETH_PERP), W, "the liquidator took on ETH risk while guarded");
 
         // After the cooldown, with a fresh poke at an unchanged price, new risk is back.
         _skip(601);
@@ -368,11 +398,11 @@ contract EngineFlowsTest is EngineBase {
         vm.prank(keeper);
         engine.flag(acct(alice));
         vm.prank(carol);
-        engine.liquidate(acct(alice), acct(carol), ETH_PERP, W);
-        assertEq(_positionSize(acct(carol), ETH_PERP), W);
+        engine.liquidate(acct(alice), acct(carol), ETH_PERP, W / 2);
+        assertEq(_positionSize(acct(carol), ETH_PERP), W / 2);
         vm.prank(dave);
         engine.setPaused(false);
         _trade(acct(carol), ETH_PERP, W, 1_500e18);
-        assertEq(_positionSize(acct(carol), ETH_PERP), 2 * W);
+        assertEq(_positionSize(acct(carol), ETH_PERP), W * 3 / 2);
     }
 }

@@ -23,10 +23,12 @@ contract EngineFuzzTest is EngineBase {
         return (int256(d) * 1e8, int128(int256(d) * 1e18));
     }
 
-    /// A non-zero size in thousandths of a unit within [-max, max] (WAD).
-    function _size(int256 seed, uint256 maxThousandths) internal pure returns (int128) {
-        int256 k = bound(seed, -int256(maxThousandths), int256(maxThousandths));
-        if (k == 0) k = 1;
+    /// A size in thousandths of a unit with min <= |size| <= max (WAD), sign
+    /// from the seed. (Every non-zero position must be worth at least the
+    /// instrument's minimum notional, 10: callers pick `min` for their spot.)
+    function _size(int256 seed, uint256 minThousandths, uint256 maxThousandths) internal pure returns (int128) {
+        int256 k = bound(seed, -int256(maxThousandths - minThousandths), int256(maxThousandths - minThousandths));
+        k = k < 0 ? k - int256(minThousandths) : k + int256(minThousandths);
         return int128(k * 1e15);
     }
 
@@ -35,8 +37,8 @@ contract EngineFuzzTest is EngineBase {
     /// rounding, which the engine keeps (never creates).
     /// forge-config: default.fuzz.runs = 24
     function testFuzz_reportTrade_perpRoundTripIsZeroSum(int256 sizeSeed, uint256 p1Seed, uint256 p2Seed) public {
-        int128 size = _size(sizeSeed, 5_000);
-        (, int128 p1) = _price(p1Seed, 2_000, 4_000);
+        int128 size = _size(sizeSeed, 4, 5_000); // >= 0.004 ETH: 12 of notional at 3,000
+        (, int128 p1) = _price(p1Seed, 2_000, 4_000); // inside the 50% band around 3,000
         (, int128 p2) = _price(p2Seed, 2_000, 4_000);
         int256 before = int256(engine.cashBalance(acct(alice))) + engine.cashBalance(acct(bob));
         assertEq(_trade(acct(alice), ETH_PERP, size, p1), 0);
@@ -52,14 +54,17 @@ contract EngineFuzzTest is EngineBase {
         assertEq(_positionSize(acct(bob), ETH_PERP), 0);
     }
 
-    /// Option premium is zero-sum to the wei, rounded against both accounts.
+    /// Option premium is zero-sum to the wei, rounded against both accounts,
+    /// at any premium inside the engine's band and any size of at least the
+    /// minimum notional (0.004 ETH = 12 at 3,000).
     /// forge-config: default.fuzz.runs = 24
     function testFuzz_reportTrade_optionPremiumIsZeroSum(uint256 sizeSeed, uint256 premiumSeed, bool call)
         public
     {
-        int128 size = int128(int256(bound(sizeSeed, 1, 20e18)));
-        int128 premium = int128(int256(bound(premiumSeed, 1, 2_000e18)));
+        int128 size = int128(int256(bound(sizeSeed, 0.004e18, 20e18)));
         uint32 inst = call ? ETH_CALL : ETH_PUT;
+        (,, int128 low, int128 high) = engine.priceBand(inst);
+        int128 premium = int128(int256(bound(premiumSeed, uint256(int256(low)), uint256(int256(high)))));
         int128 paid = _trade(acct(alice), inst, size, premium);
         int128 received = _trade(acct(bob), inst, -size, premium);
         uint256 exact = uint256(uint128(size)) * uint256(uint128(premium));
@@ -82,7 +87,7 @@ contract EngineFuzzTest is EngineBase {
         _fund(trader, cash);
         (int256 px8, int128 spot) = _price(spotSeed, 500, 8_000);
         _setEth(px8);
-        int128 size = _size(sizeSeed, 20_000);
+        int128 size = _size(sizeSeed, 20, 20_000); // >= 0.02 ETH: at least 10 of notional at 500
         int256 im = (int256(size < 0 ? -size : size) * spot / 1e18) / 2;
         vm.prank(desk);
         (bool ok, bytes memory ret) =
@@ -178,7 +183,8 @@ contract EngineFuzzTest is EngineBase {
     }
 
     /// Liquidating any part of a perp position of an account that is under MM
-    /// but solvent raises its health (the MM released exceeds the discount).
+    /// but solvent raises its health (the MM released exceeds the discount);
+    /// steps are at most half the position (close factor).
     /// forge-config: default.fuzz.runs = 16
     function testFuzz_liquidate_raisesHealthOfASolventAccount(uint256 crashSeed, uint256 fractionSeed, uint256 waitSeed)
         public
@@ -193,7 +199,7 @@ contract EngineFuzzTest is EngineBase {
         vm.prank(keeper);
         engine.flag(acct(alice));
         _skip(bound(waitSeed, 0, 1_200));
-        int128 size = int128(int256(bound(fractionSeed, 1, 1_000)) * 1e15);
+        int128 size = int128(int256(bound(fractionSeed, 1, 500)) * 1e15);
         int256 before = engine.health(acct(alice));
         vm.prank(carol);
         engine.liquidate(acct(alice), acct(carol), ETH_PERP, size);

@@ -55,6 +55,30 @@ contract EngineLiquidationTest is EngineBase {
         assertEq(engine.cashBalance(acct(alice)), 2_000e18 - FLAG_REWARD);
     }
 
+    /// The reward never creates or deepens bad debt: it is capped at the
+    /// account's equity at mark (no haircuts), and the event reports what was paid.
+    function test_flag_rewardIsCappedByEquityAtMark() public {
+        _underwater();
+        _setEth(1_003e8); // equity 2,000 - 1,997 = 3
+        assertEq(_equity(acct(alice)), 3e18);
+        vm.expectEmit(true, true, false, true, address(engine));
+        emit IKeelEngine.AccountFlagged(acct(alice), keeper, 3e18, 351.05e18, 3e18);
+        _flagAlice();
+        assertEq(engine.cashBalance(acct(keeper)), 3e18, "paid only the equity");
+        assertEq(_equity(acct(alice)), 0, "not below zero");
+    }
+
+    function test_flag_paysNothingForAnAccountBelowZero() public {
+        _underwater();
+        _setEth(500e8); // equity -500
+        vm.expectEmit(true, true, false, true, address(engine));
+        emit IKeelEngine.AccountFlagged(acct(alice), keeper, -500e18, 175e18, 0);
+        _flagAlice();
+        assertEq(engine.flaggedAt(acct(alice)), T0);
+        assertEq(engine.cashBalance(acct(keeper)), 0);
+        assertEq(engine.cashBalance(acct(alice)), 2_000e18);
+    }
+
     function test_flag_reverts_whenAlreadyFlagged() public {
         _underwater();
         _flagAlice();
@@ -110,6 +134,11 @@ contract EngineLiquidationTest is EngineBase {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnauthorizedAccount.selector, alice));
         vm.prank(alice);
         engine.liquidate(acct(alice), acct(alice), ETH_PERP, W);
+        // Nor through another sub-account of the same owner (self-liquidation).
+        _depositTo(alice, acct(alice, 1), USDC_ID, usd(10_000));
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnauthorizedAccount.selector, alice));
+        vm.prank(alice);
+        engine.liquidate(acct(alice), acct(alice, 1), ETH_PERP, W / 2);
     }
 
     function test_liquidate_reverts_onSizeNotReducingThePosition() public {
@@ -147,18 +176,18 @@ contract EngineLiquidationTest is EngineBase {
     function test_liquidate_reverts_whenLiquidatorLacksIm() public {
         _underwater();
         _flagAlice();
-        // The keeper's account holds only the 5 reward: after buying 1 ETH at 1,485
-        // its IM equity is 5 + 15 = 20 against 750.
-        _expectInsufficientMargin(acct(keeper), 20e18, 750e18);
+        // The keeper's account holds only the 5 reward: after buying 0.5 ETH at
+        // 1,485 its IM equity is 5 + 7.5 = 12.5 against 375.
+        _expectInsufficientMargin(acct(keeper), 12.5e18, 375e18);
         vm.prank(keeper);
-        engine.liquidate(acct(alice), acct(keeper), ETH_PERP, W);
+        engine.liquidate(acct(alice), acct(keeper), ETH_PERP, W / 2);
     }
 
     function test_liquidate_reverts_overTheWindowCap() public {
         _underwater();
         // Base cap 50 of notional, scaled by R / R_min = 10, clamped to 4: 200.
         vm.prank(owner);
-        engine.setLiquidationParams(5e18, 0.01e18, DISCOUNT_RATE, 0.1e18, 0.1e18, 3_600, 50e18);
+        engine.setLiquidationParams(5e18, 0.01e18, DISCOUNT_RATE, 0.1e18, 0.1e18, 3_600, 50e18, 0.5e18);
         _flagAlice();
         _liquidate(ETH_PERP, W / 10); // 150 of notional
         vm.expectRevert(
@@ -177,17 +206,55 @@ contract EngineLiquidationTest is EngineBase {
         _underwater();
         _flagAlice();
         vm.expectEmit(true, true, true, true, address(engine));
-        emit IKeelEngine.Liquidated(acct(alice), acct(carol), ETH_PERP, W, 1_485e18, DISCOUNT_START);
+        emit IKeelEngine.Liquidated(acct(alice), acct(carol), ETH_PERP, W / 2, 1_485e18, DISCOUNT_START);
         vm.expectEmit(true, false, false, true, address(engine));
         emit IKeelEngine.FlagCleared(acct(alice));
-        assertEq(_liquidate(ETH_PERP, W), 1_485e18, "mark 1,500 less 1%");
-        assertEq(_positionSize(acct(carol), ETH_PERP), W);
-        assertEq(_positionSize(acct(alice), ETH_PERP), 0);
-        // 2,000 - 5 reward + (1,485 - 3,000) realised.
-        assertEq(engine.cashBalance(acct(alice)), 480e18);
+        assertEq(_liquidate(ETH_PERP, W / 2), 1_485e18, "mark 1,500 less 1%");
+        assertEq(_positionSize(acct(carol), ETH_PERP), W / 2);
+        assertEq(_positionSize(acct(alice), ETH_PERP), W / 2);
+        // 2,000 - 5 reward + 0.5 x (1,485 - 3,000) realised.
+        assertEq(engine.cashBalance(acct(alice)), 1_237.5e18);
+        // Equity 1,237.5 - 750 = 487.5 >= MM 262.5 x 1.1: the flag cleared.
         assertEq(engine.flaggedAt(acct(alice)), 0);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidPosition.selector, acct(alice), ETH_PERP, W));
         _liquidate(ETH_PERP, W);
+    }
+
+    /// One step takes at most the close factor (50%) of a position of an
+    /// account solvent at mark, unless what the largest step would leave is
+    /// dust (worth less than 10), in which case the whole position may go.
+    function test_liquidate_reverts_onStepAboveTheCloseFactor() public {
+        _underwater();
+        _flagAlice();
+        vm.expectRevert(
+            abi.encodeWithSelector(IKeelEngine.KeelLiquidationStepTooLarge.selector, acct(alice), W / 2 + 1, W / 2)
+        );
+        _liquidate(ETH_PERP, W / 2 + 1);
+        _liquidate(ETH_PERP, W / 2);
+        assertEq(_positionSize(acct(alice), ETH_PERP), W / 2);
+    }
+
+    function test_liquidate_takesADustRemainderWhole() public {
+        _fund(alice, 16);
+        _fund(bob, 1_000);
+        _pair(alice, bob, ETH_PERP, 0.01e18, 3_000e18); // 30 of notional, IM 15
+        _setEth(1_450e8); // equity 0.5 >= 0, MM 5.075
+        _flagAlice();
+        assertGe(_equity(acct(alice)), 0, "solvent at mark: the close factor applies");
+        // Half of 0.01 at 1,450 is worth 7.25: dust, so the whole position may go.
+        _liquidate(ETH_PERP, 0.01e18);
+        assertEq(_positionSize(acct(alice), ETH_PERP), 0);
+        assertGe(_equity(acct(alice)), 0);
+    }
+
+    /// An account below zero at mark has nothing left to protect: no close
+    /// factor, it is closed out as fast as liquidators take it.
+    function test_liquidate_insolventAccountHasNoStepBound() public {
+        _underwater();
+        _setEth(500e8);
+        _flagAlice();
+        _liquidate(ETH_PERP, W);
+        assertEq(_positionSize(acct(alice), ETH_PERP), 0);
     }
 
     function test_liquidate_partialKeepsTheFlagAndTheDiscountGrows() public {
@@ -247,12 +314,12 @@ contract EngineLiquidationTest is EngineBase {
         _flagAlice();
         int256 before = engine.health(acct(alice));
         assertGe(_margin(acct(alice)).equityMm, 0, "solvent: the no-worse rule applies");
-        // Taking the hedge releases no health: the engine refuses the step.
+        // Taking (half) the hedge releases no health: the engine refuses the step.
         vm.expectRevert(
             abi.encodeWithSelector(IKeelEngine.KeelInvalidAccountState.selector, acct(alice), ST_HEALTH_WOULD_FALL)
         );
         vm.prank(carol);
-        engine.liquidate(acct(alice), acct(carol), ETH_PUT, W);
+        engine.liquidate(acct(alice), acct(carol), ETH_PUT, W / 2);
         assertEq(engine.health(acct(alice)), before, "nothing changed");
         // Reducing the risky leg (the perps) is allowed and improves health.
         _liquidate(ETH_PERP, W);
@@ -308,16 +375,54 @@ contract EngineLiquidationTest is EngineBase {
     function test_liquidateCollateral_buysAtTheDiscount() public {
         _collateralUnderwater();
         vm.expectEmit(true, true, true, true, address(engine));
-        emit IKeelEngine.CollateralLiquidated(acct(alice), acct(carol), WETH_ID, 1e18, 2_673e18);
+        emit IKeelEngine.CollateralLiquidated(acct(alice), acct(carol), WETH_ID, 0.5e18, 1_336.5e18);
         vm.prank(carol);
-        int128 paid = engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 1e18);
-        assertEq(paid, 2_673e18, "2,700 less 1%");
-        assertEq(engine.collateralBalance(acct(carol), WETH_ID), 1e18);
-        assertEq(engine.collateralBalance(acct(alice), WETH_ID), 0);
-        assertEq(engine.cashBalance(acct(alice)), -2_605e18 + 2_673e18);
-        assertEq(engine.cashBalance(acct(carol)), 100_000e18 - 2_673e18);
+        int128 paid = engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 0.5e18);
+        assertEq(paid, 1_336.5e18, "0.5 x 2,700 less 1%");
+        assertEq(engine.collateralBalance(acct(carol), WETH_ID), 0.5e18);
+        assertEq(engine.collateralBalance(acct(alice), WETH_ID), 0.5e18);
+        assertEq(engine.cashBalance(acct(alice)), -2_605e18 + 1_336.5e18);
+        assertEq(engine.cashBalance(acct(carol)), 100_000e18 - 1_336.5e18);
+        // MM-view equity 0.5 x 2,700 x 0.95 - 1,268.5 = 14 >= 0 (no MM).
         assertEq(engine.flaggedAt(acct(alice)), 0, "back above the buffer");
         assertEq(_totalHeld(WETH_ID), 1e18, "collateral moved between accounts, not out");
+    }
+
+    /// The whole balance of an account solvent at mark is not taken in one
+    /// step (close factor, counted in WAD of the collateral).
+    function test_liquidateCollateral_reverts_onStepAboveTheCloseFactor() public {
+        _collateralUnderwater();
+        vm.expectRevert(
+            abi.encodeWithSelector(IKeelEngine.KeelLiquidationStepTooLarge.selector, acct(alice), 1e18, 0.5e18)
+        );
+        vm.prank(carol);
+        engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 1e18);
+    }
+
+    /// Collateral sold per collateral per window is capped by the base cap
+    /// (value at the oracle price; error code 255: a collateral window).
+    function test_liquidateCollateral_reverts_overTheWindowCap() public {
+        vm.prank(owner);
+        engine.setLiquidationParams(5e18, 0.01e18, DISCOUNT_RATE, 0.1e18, 0.1e18, 3_600, 1_000e18, 0.5e18);
+        _deposit(alice, WETH_ID, 2e18);
+        _fund(bob, 10_000);
+        vm.prank(alice);
+        engine.withdraw(acct(alice), USDC_ID, usd(5_200));
+        _setEth(2_700e8);
+        _flagAlice();
+        vm.prank(carol);
+        engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 0.3e18); // 810
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IKeelEngine.KeelLiquidationCapExceeded.selector, uint8(255), int256(1_620e18), int256(1_000e18)
+            )
+        );
+        vm.prank(carol);
+        engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 0.3e18);
+        _skip(3_600);
+        vm.prank(carol);
+        engine.liquidateCollateral(acct(alice), acct(carol), WETH_ID, 0.3e18);
+        assertEq(engine.collateralBalance(acct(alice), WETH_ID), 1.4e18);
     }
 
     // ------------------------------------------------------------ settleBadDebt
@@ -341,14 +446,15 @@ contract EngineLiquidationTest is EngineBase {
 
     address internal dave = makeAddr("dave");
 
-    /// Alice goes bankrupt: ETH falls to 500, she is flagged and fully liquidated
-    /// at 495, leaving cash 1,995 - 2,505 = -510.
+    /// Alice goes bankrupt: ETH falls to 500 (equity -500, so the flag pays no
+    /// reward), she is fully liquidated at 495 in one step (no close factor
+    /// below zero), leaving cash 2,000 - 2,505 = -505.
     function _bankrupt() internal {
         _underwater();
         _setEth(500e8);
         _flagAlice();
         _liquidate(ETH_PERP, W);
-        assertEq(engine.cashBalance(acct(alice)), -510e18);
+        assertEq(engine.cashBalance(acct(alice)), -505e18);
         assertEq(engine.flaggedAt(acct(alice)), T0, "a negative account stays flagged");
     }
 
@@ -360,14 +466,15 @@ contract EngineLiquidationTest is EngineBase {
         vm.stopPrank();
         _bankrupt();
         // Positive cash: Bob 100,000, Carol 100,000 plus the auction discount
-        // she was paid in cash for liquidating, the keeper's 5.
+        // she was paid in cash for liquidating (the keeper was paid nothing).
         int256 carolCash = engine.cashBalance(acct(carol));
         assertGt(carolCash, 100_000e18, "the liquidator was paid the discount in cash");
-        int256 positive = 100_005e18 + carolCash;
-        int256 socialised = 310e18;
+        assertEq(engine.cashBalance(acct(keeper)), 0);
+        int256 positive = 100_000e18 + carolCash;
+        int256 socialised = 305e18;
         int256 index = (int256(W) * (positive - socialised)) / positive;
         vm.expectEmit(true, false, false, true, address(engine));
-        emit IKeelEngine.BadDebtSettled(acct(alice), 510e18, 200e18, int128(socialised), int128(index));
+        emit IKeelEngine.BadDebtSettled(acct(alice), 505e18, 200e18, int128(socialised), int128(index));
         engine.settleBadDebt(acct(alice));
         assertEq(engine.cashBalance(acct(alice)), 0);
         assertEq(engine.flaggedAt(acct(alice)), 0);
@@ -376,9 +483,7 @@ contract EngineLiquidationTest is EngineBase {
         // Every positive balance lost the same fraction (rounded down).
         assertEq(engine.cashBalance(acct(bob)), (100_000e18 * index) / int256(W));
         assertEq(engine.cashBalance(acct(carol)), (carolCash * index) / int256(W));
-        assertEq(engine.cashBalance(acct(keeper)), (5e18 * index) / int256(W));
-        int256 lost = positive - engine.cashBalance(acct(bob)) - engine.cashBalance(acct(carol))
-            - engine.cashBalance(acct(keeper));
+        int256 lost = positive - engine.cashBalance(acct(bob)) - engine.cashBalance(acct(carol));
         assertGe(lost, socialised, "never less than the loss");
         // The index rounds down: at most 1 wei of index per 1e18 of positive cash, plus one wei per balance.
         assertLe(lost, socialised + positive / 1e18 + 3, "rounding favours the protocol by a few wei");
@@ -392,9 +497,9 @@ contract EngineLiquidationTest is EngineBase {
         vm.stopPrank();
         _bankrupt();
         vm.expectEmit(true, false, false, true, address(engine));
-        emit IKeelEngine.BadDebtSettled(acct(alice), 510e18, 510e18, 0, W);
+        emit IKeelEngine.BadDebtSettled(acct(alice), 505e18, 505e18, 0, W);
         engine.settleBadDebt(acct(alice));
-        assertEq(engine.insuranceFund(), 490e18);
+        assertEq(engine.insuranceFund(), 495e18);
         assertEq(engine.lossIndex(), W);
         assertEq(engine.cashBalance(acct(bob)), 100_000e18);
         _state(acct(alice), ST_NOT_BANKRUPT);

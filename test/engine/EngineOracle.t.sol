@@ -57,11 +57,48 @@ contract EngineOracleTest is EngineBase {
         _trade(acct(alice), ETH_PERP, W, 3_000e18);
     }
 
-    function test_accountMargin_reverts_onStaleVolFeed() public {
-        _trade(acct(alice), ETH_CALL, W, 150e18);
+    /// A stale vol feed does not block margin (it used to revert): the smile's
+    /// stored ATM vol is used with the oracle-confidence add-on (source 3).
+    function test_accountMargin_fallsBackOnStaleVolFeed() public {
+        _trade(acct(alice), ETH_CALL, -W, 150e18);
+        int128 fresh = _margin(acct(alice)).im;
         ethVolFeed.pushAt(0.8e8, T0 - 4_000, T0 - 4_000);
-        _oracle(address(ethVolFeed), OR_STALE, T0 - 4_000);
-        engine.accountMargin(acct(alice));
+        (int128 vol, uint8 source) = engine.impliedVol(ETH);
+        assertEq(vol, 0.8e18, "the smile's stored ATM vol");
+        assertEq(source, 3, "fallback");
+        assertGt(_margin(acct(alice)).im, fresh, "plus the oracle-confidence add-on");
+    }
+
+    /// `impliedVol`: 0 = no feed (the smile's ATM vol), 1 = the feed, 2 = the
+    /// feed clamped into the smile's [minVol, maxVol] (10%, 300%), 3 = fallback.
+    function test_impliedVol_reportsItsSource() public {
+        (int128 vol, uint8 source) = engine.impliedVol(BTC);
+        assertEq(vol, 0.8e18);
+        assertEq(source, 0, "no vol feed");
+        (vol, source) = engine.impliedVol(ETH);
+        assertEq(vol, 0.8e18);
+        assertEq(source, 1, "the feed");
+        _setEthVol(3.5e8);
+        (vol, source) = engine.impliedVol(ETH);
+        assertEq(vol, 3e18, "clamped to the maximum");
+        assertEq(source, 2);
+        _setEthVol(0.05e8);
+        (vol, source) = engine.impliedVol(ETH);
+        assertEq(vol, 0.1e18, "clamped to the minimum");
+        assertEq(source, 2);
+        // poke reports a clamped answer.
+        vm.expectEmit(true, false, false, true, address(engine));
+        emit IKeelEngine.VolClamped(ETH, 0.05e18, 0.1e18);
+        engine.poke(ETH);
+        // The vol feed has its own heartbeat (0 = the spot feed's, 1 h).
+        ethVolFeed.pushAt(0.9e8, T0 - 5_000, T0 - 5_000);
+        (, source) = engine.impliedVol(ETH);
+        assertEq(source, 3, "stale after 1 h");
+        vm.prank(owner);
+        engine.setUnderlyingLimits(ETH, 7_200, 0, 0);
+        (vol, source) = engine.impliedVol(ETH);
+        assertEq(vol, 0.9e18);
+        assertEq(source, 1, "fresh within its own 2 h heartbeat");
     }
 
     function test_accountMargin_reverts_onStaleCollateralFeed() public {

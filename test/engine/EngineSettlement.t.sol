@@ -17,48 +17,110 @@ contract EngineSettlementTest is EngineBase {
         _pair(alice, bob, ETH_PUT, W, 100e18);
     }
 
-    /// Warps past expiry and publishes `px8` in a round updated at expiry + 5 s.
+    uint8 internal constant OR_NOT_FIRST_ROUND = 5;
+    uint8 internal constant OR_TOO_LATE = 6;
+
+    /// The ETH/USD round `_expireAt` published (the first at or after expiry).
+    uint80 internal settleRound;
+
+    /// Warps past expiry and publishes `px8` in a round updated at expiry + 5 s
+    /// (the first round at or after expiry: the one before it is from T0).
     function _expireAt(int256 px8) internal {
         vm.warp(EXPIRY + 10);
         ethPx8 = px8;
-        ethFeed.pushAt(px8, EXPIRY + 5, EXPIRY + 5);
+        settleRound = ethFeed.pushAt(px8, EXPIRY + 5, EXPIRY + 5);
         ethVolFeed.push(ethVol8);
         btcFeed.push(btcPx8);
+    }
+
+    function _record() internal returns (int128) {
+        return engine.recordSettlementPrice(ETH, EXPIRY, settleRound);
+    }
+
+    /// Asserts `ret` is `KeelOracleInvalid(ethFeed, reason, updatedAt)`.
+    function _assertOracle(bytes memory ret, uint8 reason, uint256 updatedAt) internal view {
+        assertEq(
+            ret,
+            abi.encodeWithSelector(IKeelEngine.KeelOracleInvalid.selector, address(ethFeed), reason, updatedAt),
+            "KeelOracleInvalid(feed, reason, updatedAt)"
+        );
+    }
+
+    function _tryRecord(uint80 roundId) internal returns (bool ok, bytes memory ret) {
+        (ok, ret) =
+            address(engine).call(abi.encodeCall(IKeelEngine.recordSettlementPrice, (ETH, EXPIRY, roundId)));
     }
 
     // ------------------------------------------------------------ recordSettlementPrice
 
     function test_recordSettlementPrice_reverts_beforeExpiry() public {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidExpiry.selector, type(uint32).max, EXPIRY));
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        engine.recordSettlementPrice(ETH, EXPIRY, 1);
         vm.warp(EXPIRY - 1);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidExpiry.selector, type(uint32).max, EXPIRY));
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        engine.recordSettlementPrice(ETH, EXPIRY, 1);
     }
 
     function test_recordSettlementPrice_reverts_onZeroExpiryOrUnknownUnderlying() public {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidExpiry.selector, type(uint32).max, uint64(0)));
-        engine.recordSettlementPrice(ETH, 0);
+        engine.recordSettlementPrice(ETH, 0, 1);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelUnknownEntry.selector, KIND_UNDERLYING, 9));
-        engine.recordSettlementPrice(9, EXPIRY);
+        engine.recordSettlementPrice(9, EXPIRY, 1);
     }
 
     function test_recordSettlementPrice_reverts_onRoundBeforeExpiry() public {
         vm.warp(EXPIRY + 10);
-        ethFeed.pushAt(3_200e8, EXPIRY - 1, EXPIRY - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(IKeelEngine.KeelOracleInvalid.selector, address(ethFeed), OR_BEFORE_EXPIRY, EXPIRY - 1)
-        );
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        uint80 r = ethFeed.pushAt(3_200e8, EXPIRY - 1, EXPIRY - 1);
+        (bool ok, bytes memory ret) = _tryRecord(r);
+        assertFalse(ok);
+        _assertOracle(ret, OR_BEFORE_EXPIRY, EXPIRY - 1);
     }
 
-    function test_recordSettlementPrice_reverts_onStaleRound() public {
+    /// The price is that of the first round at or after expiry: a later round
+    /// (whose predecessor is already at or after expiry) is refused, so no
+    /// caller can pick the moment.
+    function test_recordSettlementPrice_reverts_onRoundThatIsNotTheFirst() public {
+        _expireAt(3_200e8);
+        vm.warp(EXPIRY + 120);
+        uint80 later = ethFeed.pushAt(3_500e8, EXPIRY + 100, EXPIRY + 100);
+        (bool ok, bytes memory ret) = _tryRecord(later);
+        assertFalse(ok, "a round after the first was accepted");
+        assertEq(bytes4(ret), IKeelEngine.KeelOracleInvalid.selector);
+        (address feed, uint8 reason,) = abi.decode(_args(ret), (address, uint8, uint256));
+        assertEq(feed, address(ethFeed));
+        assertEq(reason, OR_NOT_FIRST_ROUND);
+        // A round id the feed does not know is refused too.
+        (ok,) = _tryRecord(later + 10);
+        assertFalse(ok, "an unknown round was accepted");
+        assertEq(engine.settlementPrice(ETH, EXPIRY), 0);
+        assertEq(_record(), 3_200e18, "the first round is accepted");
+    }
+
+    /// The first round must come within the settlement delay (default 1 h).
+    function test_recordSettlementPrice_reverts_onFirstRoundTooLate() public {
         vm.warp(EXPIRY + 2 hours);
-        ethFeed.pushAt(3_200e8, EXPIRY, EXPIRY);
-        vm.expectRevert(
-            abi.encodeWithSelector(IKeelEngine.KeelOracleInvalid.selector, address(ethFeed), OR_STALE, EXPIRY)
-        );
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        uint80 r = ethFeed.pushAt(3_200e8, EXPIRY + 3_601, EXPIRY + 3_601);
+        (bool ok, bytes memory ret) = _tryRecord(r);
+        assertFalse(ok);
+        assertEq(bytes4(ret), IKeelEngine.KeelOracleInvalid.selector);
+        (address feed, uint8 reason, uint256 updatedAt) = abi.decode(_args(ret), (address, uint8, uint256));
+        assertEq(feed, address(ethFeed));
+        assertEq(reason, OR_TOO_LATE);
+        assertEq(updatedAt, EXPIRY + 3_601);
+        // The risk admin may allow a longer delay (the escape hatch when a feed lagged).
+        vm.prank(owner);
+        engine.setUnderlyingLimits(ETH, 0, 0, 2 hours);
+        (ok,) = _tryRecord(r);
+        assertTrue(ok, "within the longer delay");
+        assertEq(engine.settlementPrice(ETH, EXPIRY), 3_200e18);
+    }
+
+    /// A round is history: the first round after expiry is accepted however
+    /// long after it someone records it (no heartbeat applies to it).
+    function test_recordSettlementPrice_acceptsTheFirstRoundRecordedLate() public {
+        _expireAt(3_200e8);
+        _warp(EXPIRY + 3 days); // later rounds exist by now
+        assertEq(_record(), 3_200e18);
     }
 
     function test_recordSettlementPrice_recordsOnceAndEmits() public {
@@ -66,14 +128,24 @@ contract EngineSettlementTest is EngineBase {
         _expireAt(3_200e8);
         vm.expectEmit(true, true, false, true, address(engine));
         emit IKeelEngine.SettlementPriceSet(ETH, EXPIRY, 3_200e18);
-        assertEq(engine.recordSettlementPrice(ETH, EXPIRY), 3_200e18);
+        assertEq(_record(), 3_200e18);
         assertEq(engine.settlementPrice(ETH, EXPIRY), 3_200e18);
         assertEq(engine.settlementPrice(BTC, EXPIRY), 0, "per underlying");
         // A later round does not change it.
-        _setEth(3_500e8);
+        uint80 later = ethFeed.push(3_500e8);
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelSettlementPrice.selector, ETH, EXPIRY, true));
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        engine.recordSettlementPrice(ETH, EXPIRY, later);
+        vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelSettlementPrice.selector, ETH, EXPIRY, true));
+        _record();
         assertEq(engine.settlementPrice(ETH, EXPIRY), 3_200e18);
+    }
+
+    /// Strips the selector of revert data.
+    function _args(bytes memory ret) internal pure returns (bytes memory a) {
+        a = new bytes(ret.length - 4);
+        for (uint256 i = 0; i < a.length; i++) {
+            a[i] = ret[i + 4];
+        }
     }
 
     // ------------------------------------------------------------ settle
@@ -99,14 +171,14 @@ contract EngineSettlementTest is EngineBase {
 
     function test_settle_reverts_withoutPosition() public {
         _expireAt(3_200e8);
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        _record();
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelInvalidPosition.selector, acct(carol), ETH_CALL, 0));
         engine.settle(acct(carol), ETH_CALL);
     }
 
     function test_settle_paysIntrinsicIntoCashAndClosesPositions() public {
         _expireAt(3_200e8);
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        _record();
         vm.expectEmit(true, true, false, true, address(engine));
         emit IKeelEngine.PositionSettled(acct(alice), ETH_CALL, 2 * W, 400e18);
         vm.prank(keeper); // permissionless
@@ -130,7 +202,7 @@ contract EngineSettlementTest is EngineBase {
 
     function test_settle_paysPutHoldersBelowTheStrike() public {
         _expireAt(2_750e8);
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        _record();
         assertEq(engine.settle(acct(alice), ETH_PUT), 250e18);
         assertEq(engine.settle(acct(bob), ETH_PUT), -250e18);
         assertEq(engine.settle(acct(alice), ETH_CALL), 0);
@@ -142,7 +214,7 @@ contract EngineSettlementTest is EngineBase {
         // Before settlement the expired calls are worth their intrinsic value in equity.
         Margin memory m = _margin(acct(alice));
         assertEq(m.equityIm, (10_000 - 300 + 400) * 1e18);
-        engine.recordSettlementPrice(ETH, EXPIRY);
+        _record();
         engine.settle(acct(alice), ETH_CALL);
         engine.settle(acct(alice), ETH_PUT);
         assertEq(_margin(acct(alice)).equityIm, m.equityIm, "settling moves value, it does not change it");

@@ -14,6 +14,7 @@ contract EngineTradingTest is EngineBase {
     uint8 constant F_PRICE = 19;
     uint8 constant F_FEE = 20;
     uint8 constant F_SIZE = 21;
+    uint8 constant F_MIN_NOTIONAL = 26;
 
     function _oob(uint8 field, int256 value, int256 min, int256 max) internal {
         vm.expectRevert(abi.encodeWithSelector(IKeelEngine.KeelParameterOutOfBounds.selector, field, value, min, max));
@@ -123,6 +124,80 @@ contract EngineTradingTest is EngineBase {
         assertEq(_positionSize(acct(alice), 18), W / 100);
     }
 
+    /// Every reported price must lie in the band around the engine's own mark
+    /// (perps: spot; band: the scan range of spot, 50% before any poke).
+    function test_reportTrade_reverts_outsideThePriceBand() public {
+        (int128 mark, int128 spot, int128 low, int128 high) = engine.priceBand(ETH_PERP);
+        assertEq(mark, 3_000e18);
+        assertEq(spot, 3_000e18);
+        assertEq(low, 1_500e18);
+        assertEq(high, 4_500e18);
+        _oob(F_PRICE, 1_500e18 - 1, low, high);
+        _trade(acct(alice), ETH_PERP, W, 1_500e18 - 1);
+        _oob(F_PRICE, 4_500e18 + 1, low, high);
+        _trade(acct(alice), ETH_PERP, W, 4_500e18 + 1);
+        _trade(acct(alice), ETH_PERP, W, 4_500e18); // inclusive
+        // Reductions too: closing off-market is how value was moved between accounts.
+        _oob(F_PRICE, 1, low, high);
+        _trade(acct(alice), ETH_PERP, -W, 1);
+        // After a poke the band is the (narrower) scan range.
+        engine.poke(ETH);
+        (,,,, int128 range,,) = engine.underlying(ETH);
+        (mark,, low, high) = engine.priceBand(ETH_PERP);
+        assertEq(high - mark, int256(range) * 3_000, "half width = R x spot");
+        assertEq(mark - low, high - mark);
+    }
+
+    /// Options: the mark is Black-76 at the smile vol, the band R x spot
+    /// around it, floored at 1 wei.
+    function test_priceBand_ofAnOption() public view {
+        (int128 mark, int128 spot, int128 low, int128 high) = engine.priceBand(ETH_CALL);
+        assertEq(spot, 3_000e18);
+        assertGt(mark, 250e18, "ATM call, 80% vol, 30 days: about 275");
+        assertLt(mark, 300e18);
+        assertEq(low, 1, "mark - 1,500 is below zero: floored at 1 wei");
+        assertEq(high, mark + 1_500e18);
+    }
+
+    /// A non-zero position must be worth at least the instrument's minimum
+    /// notional (|size| x spot >= 10 by default) after every trade.
+    function test_reportTrade_reverts_belowTheMinimumNotional() public {
+        _oob(F_MIN_NOTIONAL, 9e18, 10e18, MAX_PRICE);
+        _trade(acct(alice), ETH_PERP, 0.003e18, 3_000e18);
+        _trade(acct(alice), ETH_PERP, 0.004e18, 3_000e18); // 12
+        // A partial close that leaves dust is refused; a full close is fine.
+        _oob(F_MIN_NOTIONAL, 3e18, 10e18, MAX_PRICE);
+        _trade(acct(alice), ETH_PERP, -0.003e18, 3_000e18);
+        _trade(acct(alice), ETH_PERP, -0.004e18, 3_000e18);
+        assertEq(_positionSize(acct(alice), ETH_PERP), 0);
+        // The minimum is per instrument.
+        vm.prank(owner);
+        engine.setInstrumentLimits(ETH_PERP, 0, 0);
+        _trade(acct(alice), ETH_PERP, 1, 3_000e18);
+        assertEq(_positionSize(acct(alice), ETH_PERP), 1);
+    }
+
+    /// A trade that does not add risk is no longer unchecked: after it the
+    /// account holds IM, or (below IM before) its health did not fall and its
+    /// MM-view equity is not negative.
+    function test_reportTrade_reducingTradeMustNotLeaveTheAccountWorse() public {
+        engine.poke(ETH); // R ~12.6%: IM ~377 per ETH
+        _fund(carol, 400);
+        _pair(carol, bob, ETH_PERP, W, 3_000e18);
+        _skip(60);
+        _setEth(2_720e8); // carol: equity 120 < IM, health < 0
+        Margin memory m = _margin(acct(carol));
+        assertLt(m.equityIm, m.im);
+        // Closing at 2,400 (inside the band) would realise -600: equity -200.
+        _expectInsufficientMargin(acct(carol), -200e18, 0);
+        _trade(acct(carol), ETH_PERP, -W, 2_400e18);
+        // Closing half at the mark lowers neither health nor equity: accepted.
+        _trade(acct(carol), ETH_PERP, -W / 2, 2_720e18);
+        assertEq(_positionSize(acct(carol), ETH_PERP), W / 2);
+        // A reduction by an account above IM may leave it anywhere above IM.
+        _trade(acct(bob), ETH_PERP, W / 2, 2_500e18);
+    }
+
     // ------------------------------------------------------------ reportTrade bookkeeping
 
     function test_reportTrade_booksPositionFeeAndEmits() public {
@@ -169,9 +244,10 @@ contract EngineTradingTest is EngineBase {
         assertEq(engine.cashBalance(acct(bob)), 100_300e18);
         (,, int128[] memory entries) = engine.positions(acct(alice));
         assertEq(entries[0], 0, "options keep no entry price");
-        // Premium rounds against the account: 1 wei of size at 1 wei of price.
-        assertEq(_trade(acct(alice), ETH_PUT, 1, 1), -1);
-        assertEq(_trade(acct(bob), ETH_PUT, -1, 1), 0);
+        // Premium rounds against the account: 0.01 ETH + 1 wei of size (the
+        // minimum notional allows no less) at 1 wei of price (inside the band).
+        assertEq(_trade(acct(alice), ETH_PUT, 0.01e18 + 1, 1), -1);
+        assertEq(_trade(acct(bob), ETH_PUT, -0.01e18 - 1, 1), 0);
     }
 
     // ------------------------------------------------------------ margin views

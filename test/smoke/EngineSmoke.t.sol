@@ -14,17 +14,19 @@ import {IKeelEngine} from "../../contracts/solidity/IKeelEngine.sol";
 contract EngineSmokeTest is Test {
     function test_engine_programs_work_together() public {
         vm.warp(1_767_225_600);
+        // The programs' directory: `$KEEL_STYLUS_DIR`, as in EngineBase.
+        string memory dir = vm.envOr("KEEL_STYLUS_DIR", string("target/stylus"));
         MockERC20 usdc = new MockERC20("USD Coin", "USDC", 6);
         MockAggregator feed = new MockAggregator(8, "ETH / USD");
         feed.push(3_000e8);
-        address calc = Stylus.deploy("target/stylus/keel_risk_calc.code");
-        address admin = Stylus.deploy("target/stylus/keel_engine_admin.code");
-        address keeper = Stylus.deploy("target/stylus/keel_engine_keeper.code");
-        address margin = Stylus.deploy("target/stylus/keel_engine_margin.code");
-        address upkeep = Stylus.deploy("target/stylus/keel_engine_upkeep.code");
+        address calc = Stylus.deploy(string.concat(dir, "/keel_risk_calc.code"));
+        address admin = Stylus.deploy(string.concat(dir, "/keel_engine_admin.code"));
+        address keeper = Stylus.deploy(string.concat(dir, "/keel_engine_keeper.code"));
+        address margin = Stylus.deploy(string.concat(dir, "/keel_engine_margin.code"));
+        address upkeep = Stylus.deploy(string.concat(dir, "/keel_engine_upkeep.code"));
         IKeelEngine e = IKeelEngine(
             Stylus.deploy(
-                "target/stylus/keel_engine.code",
+                string.concat(dir, "/keel_engine.code"),
                 abi.encode(address(this), address(usdc), address(0), calc, admin, keeper, margin, upkeep)
             )
         );
