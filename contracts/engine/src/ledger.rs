@@ -6,6 +6,16 @@
 //! worth `c x i / i0` now (rounded down). Lowering the index by a factor
 //! (P - L) / P charges a loss L pro rata to all positive balances P at once,
 //! without iterating accounts; negative balances (debts) are not scaled.
+//!
+//! Epochs keep the index usable after extreme losses: when a loss would take
+//! the index below [`MIN_LOSS_INDEX`] (9 significant digits left), the epoch
+//! ends at that index and a new one starts at 1 (WAD). A balance written in
+//! the previous epoch is worth `c x end / i0 x i / WAD`; one written two or
+//! more epochs ago is worth less than 1e-18 of what it was and counts as 0
+//! (at most 1e15 wei for a balance at the 1e33 amount bound, rounding in the
+//! protocol's favour). So the index never reaches 0 and every later loss is
+//! charged to the positive balances of its time; only a loss larger than all
+//! positive cash is left over, and that rest is the protocol deficit.
 use alloc::vec::Vec;
 use alloy_primitives::U256;
 use keel_risk::{mul_div, wmul, Rounding};
@@ -13,7 +23,8 @@ use keel_risk::{mul_div, wmul, Rounding};
 use crate::errors::{kind, overflow, EngineError, KeelCapacityExceeded, Result};
 use crate::events::{DeficitChanged, InsuranceFundChanged};
 use crate::params::{MAX_POSITIONS, MIN_LOSS_INDEX};
-use crate::{ld, st, KeelEngine};
+use crate::{ld, ld64, st, st64, KeelEngine};
+use keel_risk::WAD;
 
 /// Perp trade arithmetic: new (size, entry) and the realised PnL (cash, rounded
 /// down) when trading `delta` at `price` against a position (`size`, `entry`).
@@ -63,33 +74,85 @@ pub fn premium(delta: i128, price: i128) -> Result<i128> {
     Ok(-wmul(delta, price, Rounding::Up)?)
 }
 
-/// Value of a positive balance `cash` written at index `at`, now at index `now`.
-pub fn scaled(cash: i128, at: i128, now: i128) -> i128 {
-    if cash <= 0 || at == 0 || at == now {
+/// The loss index's state: the current epoch, the index in it (WAD, starts
+/// at 1), and the index at which the previous epoch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LossIndex {
+    /// Current epoch (0 from the constructor).
+    pub epoch: u64,
+    /// Index in the current epoch (WAD, in [`MIN_LOSS_INDEX`], 1e18]).
+    pub index: i128,
+    /// Index at which the previous epoch ended (< [`MIN_LOSS_INDEX`]; may be 0).
+    pub prev_end: i128,
+}
+
+/// An account's `cash_index` word: the epoch in the high 64 bits, the index
+/// (< 2^60) in the low ones.
+pub fn pack(epoch: u64, index: i128) -> i128 {
+    ((epoch as i128) << 64) | index
+}
+
+/// Value of a positive balance `cash` written at packed index `at` (see
+/// [`pack`]) under the index state `now`, rounded down; debts unscaled.
+pub fn scaled(cash: i128, at: i128, now: &LossIndex) -> i128 {
+    let (epoch, i0) = ((at >> 64) as u64, at & ((1 << 64) - 1));
+    if cash <= 0 || i0 == 0 {
         return cash;
     }
-    mul_div(cash, now, at, Rounding::Down).unwrap_or(0)
+    let (c, from) = if epoch == now.epoch {
+        (cash, i0)
+    } else if epoch.wrapping_add(1) == now.epoch {
+        (
+            mul_div(cash, now.prev_end, i0, Rounding::Down).unwrap_or(0),
+            WAD,
+        )
+    } else {
+        return 0;
+    };
+    if from == now.index {
+        return c;
+    }
+    mul_div(c, now.index, from, Rounding::Down).unwrap_or(0)
 }
 
 impl KeelEngine {
     /// Effective settlement cash of `account` (after the loss index).
     pub(crate) fn cash_of(&self, account: U256) -> i128 {
         let a = self.accounts.getter(account);
-        scaled(ld(&a.cash), ld(&a.cash_index), ld(&self.loss_index))
+        scaled(ld(&a.cash), ld(&a.cash_index), &self.loss_state())
+    }
+
+    /// The loss index's state from storage.
+    pub(crate) fn loss_state(&self) -> LossIndex {
+        LossIndex {
+            epoch: ld64(&self.loss_epoch),
+            index: ld(&self.loss_index),
+            prev_end: ld(&self.loss_epoch_end),
+        }
     }
 
     /// Writes the effective cash of `account`, keeping the sum of positive balances.
+    ///
+    /// # Errors
+    /// `KeelInvalidAmount` when |v| exceeds the engine's amount bound
+    /// ([`crate::params::MAX_PRICE`]): margin could no longer value the
+    /// account (a frozen account can be neither liquidated nor withdrawn).
     pub(crate) fn set_cash(&mut self, account: U256, v: i128) -> Result<()> {
+        if v.unsigned_abs() > crate::params::MAX_PRICE as u128 {
+            return Err(EngineError::InvalidAmount(
+                crate::errors::KeelInvalidAmount {},
+            ));
+        }
         let old = self.cash_of(account);
         let pos = ld(&self.positive_cash)
             .checked_add(v.max(0) - old.max(0))
             .ok_or_else(overflow)?
             .max(0);
         st(&mut self.positive_cash, pos);
-        let index = ld(&self.loss_index);
+        let at = pack(ld64(&self.loss_epoch), ld(&self.loss_index));
         let mut a = self.accounts.setter(account);
         st(&mut a.cash, v);
-        st(&mut a.cash_index, index);
+        st(&mut a.cash_index, at);
         Ok(())
     }
 
@@ -202,31 +265,32 @@ impl KeelEngine {
     }
 
     /// Lowers the loss index to charge `loss` (WAD, >= 0) to all positive
-    /// cash P; returns the amount socialised. The index falls by the factor
-    /// (P - charged) / P but never below [`MIN_LOSS_INDEX`]: at an index of 0
-    /// every later loss would be charged to nobody. What cannot be charged
-    /// (beyond P, or beyond the floor) is added to the protocol deficit,
-    /// never dropped.
+    /// cash P; returns the amount socialised (at most P). The index falls by
+    /// the factor (P - charged) / P; below [`MIN_LOSS_INDEX`] the epoch ends
+    /// there and the next starts at 1 (see the module docs), so the index
+    /// never reaches 0. The part of the loss beyond P is added to the
+    /// protocol deficit, never dropped.
     ///
     /// Rounding: the new index rounds down (balances lose at most one wei
-    /// more than their share), and `charged` is what P actually fell by.
+    /// more than their share), and `charged` is what P fell by.
     ///
     /// # Events
     /// `DeficitChanged` when part of the loss is uncovered.
     pub(crate) fn socialise(&mut self, loss: i128) -> Result<i128> {
         let p = ld(&self.positive_cash);
-        let index = ld(&self.loss_index);
-        let mut charged = loss.min(p).max(0);
-        if charged > 0 && index > MIN_LOSS_INDEX {
-            // The most P may fall by while the index stays at the floor:
-            // index x (P - c) / P >= MIN  <=>  c <= P - ceil(MIN x P / index).
-            let keep = mul_div(MIN_LOSS_INDEX, p, index, Rounding::Up)?;
-            charged = charged.min(p - keep).max(0);
-            let new_index = mul_div(index, p - charged, p, Rounding::Down)?.max(MIN_LOSS_INDEX);
-            st(&mut self.loss_index, new_index);
+        let charged = loss.min(p).max(0);
+        if charged > 0 {
+            let index = ld(&self.loss_index);
+            let new_index = mul_div(index, p - charged, p, Rounding::Down)?;
+            if new_index < MIN_LOSS_INDEX {
+                st(&mut self.loss_epoch_end, new_index);
+                let epoch = ld64(&self.loss_epoch) + 1;
+                st64(&mut self.loss_epoch, epoch);
+                st(&mut self.loss_index, WAD);
+            } else {
+                st(&mut self.loss_index, new_index);
+            }
             st(&mut self.positive_cash, p - charged);
-        } else {
-            charged = 0;
         }
         if loss > charged {
             self.change_deficit(loss - charged)?;
@@ -279,10 +343,32 @@ mod tests {
         assert_eq!(premium(-1, 1).unwrap(), 0);
     }
 
+    fn now(epoch: u64, index: i128, prev_end: i128) -> LossIndex {
+        LossIndex {
+            epoch,
+            index,
+            prev_end,
+        }
+    }
+
     #[test]
     fn scaled_applies_index_to_positive_only() {
-        assert_eq!(scaled(100 * W, W, W / 2), 50 * W);
-        assert_eq!(scaled(-100 * W, W, W / 2), -100 * W);
-        assert_eq!(scaled(7, 0, W), 7);
+        let n = now(0, W / 2, 0);
+        assert_eq!(scaled(100 * W, pack(0, W), &n), 50 * W);
+        assert_eq!(scaled(-100 * W, pack(0, W), &n), -100 * W);
+        assert_eq!(scaled(7, 0, &n), 7);
+    }
+
+    #[test]
+    fn scaled_carries_balances_across_one_epoch_and_drops_older_ones() {
+        // Written at 0.5 in epoch 3, which ended at 1e-10; now 0.8 in epoch 4.
+        let n = now(4, 8 * W / 10, W / 10_000_000_000);
+        let v = scaled(1_000 * W, pack(3, W / 2), &n);
+        // 1,000 x (1e-10 / 0.5) x 0.8 = 1.6e-7, two roundings down.
+        assert_eq!(v, 160_000_000_000);
+        assert_eq!(scaled(1_000 * W, pack(4, W), &n), 800 * W);
+        assert_eq!(scaled(1_000 * W, pack(2, W), &n), 0);
+        // An epoch that ended at 0 (every balance charged in full).
+        assert_eq!(scaled(1_000 * W, pack(3, W), &now(4, W, 0)), 0);
     }
 }

@@ -128,9 +128,9 @@ pub const DEFAULT_SETTLEMENT_DELAY: u64 = 3_600;
 /// Longest settlement delay the risk admin may set (a week): the escape hatch
 /// when a feed did not update in time.
 pub const MAX_SETTLEMENT_DELAY: u64 = 7 * 86_400;
-/// The loss index never falls below this (1e-9 of its start): a loss that
-/// would take it lower is recorded as protocol deficit instead, so later
-/// losses are still charged and positive balances keep a usable scale.
+/// A loss that would take the loss index below this (1e-9 of its start, 9
+/// significant digits left) ends its epoch; the next starts at 1 (see
+/// `ledger`), so the index never reaches 0 and later losses are charged.
 pub const MIN_LOSS_INDEX: i128 = WAD / 1_000_000_000;
 
 /// Checks `lo <= v <= hi`, else `KeelParameterOutOfBounds(field, v, lo, hi)`.

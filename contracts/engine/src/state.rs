@@ -155,7 +155,8 @@ pub struct PositionSlot {
 pub struct Account {
     /// Settlement cash (WAD, signed bits); positive balances scale with the loss index.
     pub cash: StorageU128,
-    /// Loss index when `cash` was last written.
+    /// Loss index when `cash` was last written, packed with its epoch
+    /// (`ledger::pack`).
     pub cash_index: StorageU128,
     /// Liquidation flag time (0 = not flagged).
     pub flagged_at: StorageU64,
@@ -229,9 +230,14 @@ pub struct KeelEngine {
     pub(crate) margin_module: StorageAddress,
     /// The upkeep program (`keel_engine_upkeep`): `poke` and expiry.
     pub(crate) upkeep_module: StorageAddress,
-    /// Losses no one could be charged for (cash, WAD, >= 0): the loss index
-    /// stops at `params::MIN_LOSS_INDEX`, the rest is recorded here.
+    /// Losses no one could be charged for (cash, WAD, >= 0): the part of a
+    /// socialised loss beyond all positive cash.
     pub(crate) deficit: StorageU128,
+    /// Epoch of the loss index (see `ledger`): a new one starts at index 1
+    /// when a loss takes the index below `params::MIN_LOSS_INDEX`.
+    pub(crate) loss_epoch: StorageU64,
+    /// The index at which the previous loss-index epoch ended (WAD).
+    pub(crate) loss_epoch_end: StorageU128,
     /// Reentrancy lock of the state-changing entry points (1 free, 2 held;
     /// 0 before the constructor). Shared by all programs (one storage).
     pub(crate) lock: StorageU8,

@@ -1548,10 +1548,11 @@ fn liquidation_steps_are_bounded_and_keep_solvent_accounts_solvent() {
     assert!(g.equity >= 0, "{g:?}");
 }
 
-/// A loss beyond all positive cash leaves the index at its floor, records
-/// the rest as deficit, and insurance funding repays the deficit first.
+/// A loss beyond all positive cash charges every positive balance in full,
+/// starts a new loss-index epoch (the index never stays at 0), records the
+/// rest as deficit, and insurance funding repays the deficit first.
 #[test]
-fn loss_index_has_a_floor_and_the_rest_is_deficit() {
+fn loss_index_never_reaches_zero_and_the_rest_is_deficit() {
     let mut t = underwater();
     t.set_price(p8(500));
     t.as_(BOB);
@@ -1570,8 +1571,11 @@ fn loss_index_has_a_floor_and_the_rest_is_deficit() {
     let debt = -t.e.cash_balance(alice());
     assert!(debt > 400 * W, "{debt}");
     t.e.settle_bad_debt(alice()).unwrap();
-    let idx = t.e.loss_index();
-    assert_eq!(idx, keel_engine::params::MIN_LOSS_INDEX);
+    // Every positive balance was charged in full: the epoch ended and the
+    // index starts again at 1 instead of staying at 0.
+    assert_eq!(t.e.loss_index(), W);
+    assert_eq!(t.e.cash_balance(account_id(a(CAROL), 0)), 0);
+    assert_eq!(t.e.cash_balance(bob()), 0);
     let deficit = t.e.protocol_deficit();
     assert!(deficit > 0 && deficit <= debt, "{deficit}");
     assert!(t.has_log(events::DeficitChanged::SIGNATURE_HASH));
@@ -1579,4 +1583,21 @@ fn loss_index_has_a_floor_and_the_rest_is_deficit() {
     t.e.fund_insurance(usdc(1)).unwrap();
     assert_eq!(t.e.protocol_deficit(), deficit - W);
     assert_eq!(t.e.insurance_fund(), 0);
+}
+
+/// Cash beyond the amount bound would freeze the account's margin (the
+/// calculator refuses it): the deposit that would take it there is refused.
+#[test]
+fn cash_beyond_the_amount_bound_is_refused() {
+    let mut t = T::new();
+    let half = U256::from(6u128 * 10u128.pow(20)); // 6e32 WAD of cash
+    t.env.mint(a(USDC), a(ALICE), half * U256::from(2u8));
+    t.deposit(ALICE, 0, half);
+    t.as_(ALICE);
+    err!(
+        t,
+        t.e.deposit(alice(), 0, half),
+        EngineError::InvalidAmount(_)
+    );
+    assert!(t.e.health(alice()).is_ok());
 }
