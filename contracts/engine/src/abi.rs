@@ -68,7 +68,8 @@ macro_rules! keel_interface {
                 /// bankrupt, 4 above the liquidation buffer, 5 below it, 6 the liquidation step would lower
                 /// its health) where the call is not allowed.
                 error KeelInvalidAccountState(uint256 account, uint8 state);
-                /// Liquidating `notional` more of `underlying` in this window would exceed `cap`.
+                /// Liquidating `notional` more of `underlying` in this window would exceed `cap`
+                /// (`underlying` 255: the value of a collateral taken by `liquidateCollateral`).
                 error KeelLiquidationCapExceeded(uint8 underlying, int256 notional, int256 cap);
                 /// Instrument `instrument` cannot be traded or settled at this time (`expiry`).
                 error KeelInvalidExpiry(uint32 instrument, uint64 expiry);
@@ -86,8 +87,8 @@ macro_rules! keel_interface {
                 /// A state-changing engine call was entered while another one was in progress
                 /// (e.g. from a token or feed callback).
                 error KeelReentrantCall();
-                /// One liquidation step may take at most `max` (position size, WAD, or collateral
-                /// token units) of `account`'s position or collateral; `requested` is more (close factor).
+                /// One liquidation step may take at most `max` (WAD: a position size, or a collateral
+                /// amount in WAD) of `account`'s position or collateral; `requested` is more (close factor).
                 error KeelLiquidationStepTooLarge(uint256 account, int256 requested, int256 max);
 
                 // ---- events

@@ -115,6 +115,31 @@ pub fn scaled(cash: i128, at: i128, now: &LossIndex) -> i128 {
     mul_div(c, now.index, from, Rounding::Down).unwrap_or(0)
 }
 
+/// Charges `loss` (WAD, >= 0) to positive cash `p` under index state `now`:
+/// the amount charged (min(loss, p)) and the next index state. The index
+/// falls by (p - charged) / p, rounded down; below [`MIN_LOSS_INDEX`] the
+/// epoch ends at that index and the next starts at WAD.
+///
+/// # Errors
+/// `Overflow` (not reachable for p, loss <= the amount bound).
+pub fn charge(now: &LossIndex, p: i128, loss: i128) -> Result<(i128, LossIndex)> {
+    let charged = loss.min(p).max(0);
+    if charged == 0 {
+        return Ok((0, *now));
+    }
+    let index = mul_div(now.index, p - charged, p, Rounding::Down)?;
+    let next = if index < MIN_LOSS_INDEX {
+        LossIndex {
+            epoch: now.epoch + 1,
+            index: WAD,
+            prev_end: index,
+        }
+    } else {
+        LossIndex { index, ..*now }
+    };
+    Ok((charged, next))
+}
+
 impl KeelEngine {
     /// Effective settlement cash of `account` (after the loss index).
     pub(crate) fn cash_of(&self, account: U256) -> i128 {
@@ -278,17 +303,12 @@ impl KeelEngine {
     /// `DeficitChanged` when part of the loss is uncovered.
     pub(crate) fn socialise(&mut self, loss: i128) -> Result<i128> {
         let p = ld(&self.positive_cash);
-        let charged = loss.min(p).max(0);
+        let (charged, next) = charge(&self.loss_state(), p, loss)?;
         if charged > 0 {
-            let index = ld(&self.loss_index);
-            let new_index = mul_div(index, p - charged, p, Rounding::Down)?;
-            if new_index < MIN_LOSS_INDEX {
-                st(&mut self.loss_epoch_end, new_index);
-                let epoch = ld64(&self.loss_epoch) + 1;
-                st64(&mut self.loss_epoch, epoch);
-                st(&mut self.loss_index, WAD);
-            } else {
-                st(&mut self.loss_index, new_index);
+            st(&mut self.loss_index, next.index);
+            if next.epoch != ld64(&self.loss_epoch) {
+                st(&mut self.loss_epoch_end, next.prev_end);
+                st64(&mut self.loss_epoch, next.epoch);
             }
             st(&mut self.positive_cash, p - charged);
         }
