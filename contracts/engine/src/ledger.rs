@@ -296,8 +296,11 @@ impl KeelEngine {
     /// never reaches 0. The part of the loss beyond P is added to the
     /// protocol deficit, never dropped.
     ///
-    /// Rounding: the new index rounds down (balances lose at most one wei
-    /// more than their share), and `charged` is what P fell by.
+    /// Rounding: the new index rounds down, so balances lose at most one
+    /// index unit more than their share (the index is >= 1e9, so at most
+    /// 1e-9 of P in total, plus a wei per balance; tested in
+    /// tests/loss_index.rs); `charged` is what P fell by, so P stays an upper
+    /// bound of the claims.
     ///
     /// # Events
     /// `DeficitChanged` when part of the loss is uncovered.
