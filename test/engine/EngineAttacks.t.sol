@@ -160,8 +160,7 @@ contract EngineAttacksTest is EngineBase {
         vm.prank(mallory);
         uint256 order = market.post(ETH_PERP, -W, 1);
         vm.prank(trent);
-        (bool closed, bytes memory ret) =
-            address(market).call(abi.encodeCall(market.fill, (order, acct(trent))));
+        (bool closed, bytes memory ret) = address(market).call(abi.encodeCall(market.fill, (order, acct(trent))));
         // What the colluders do next when it went through: trent withdraws
         // his profit, mallory's debt is socialised.
         if (closed) {
@@ -213,8 +212,7 @@ contract EngineAttacksTest is EngineBase {
         vm.prank(trent);
         uint256 order = market.post(ETH_PERP, W, 2_400e18);
         vm.prank(mallory);
-        (bool closed, bytes memory ret) =
-            address(market).call(abi.encodeCall(market.fill, (order, acct(mallory))));
+        (bool closed, bytes memory ret) = address(market).call(abi.encodeCall(market.fill, (order, acct(mallory))));
         if (closed) {
             _tryWithdraw(trent, acct(trent), USDC_ID, usd(990));
             engine.settleBadDebt(acct(mallory));
@@ -260,7 +258,11 @@ contract EngineAttacksTest is EngineBase {
             assertEq(
                 ret,
                 abi.encodeWithSelector(
-                    IKeelEngine.KeelParameterOutOfBounds.selector, F_MIN_NOTIONAL, int256(9e18), int256(10e18), MAX_PRICE
+                    IKeelEngine.KeelParameterOutOfBounds.selector,
+                    F_MIN_NOTIONAL,
+                    int256(9e18),
+                    int256(10e18),
+                    MAX_PRICE
                 ),
                 "a dust position is refused for its notional"
             );
@@ -288,7 +290,9 @@ contract EngineAttacksTest is EngineBase {
         assertEq(engine.lossIndex(), W, "the farm left bad debt that was socialised");
         assertEq(engine.cashBalance(acct(dave)), 10_000e18, "an honest depositor paid the farmer's reward");
         assertEq(_deficit(), 0, "the farm left a protocol deficit");
-        assertLe(reward, equityBefore > 0 ? equityBefore : int128(0), "the reward exceeded the account's equity at mark");
+        assertLe(
+            reward, equityBefore > 0 ? equityBefore : int128(0), "the reward exceeded the account's equity at mark"
+        );
         assertFalse(dustOpened, "a 9-notional dust position was opened");
         assertLt(reward, FLAG_REWARD, "the reward was capped");
     }
@@ -511,7 +515,7 @@ contract EngineAttacksTest is EngineBase {
         (bool ok, bytes memory ret) =
             address(engine).staticcall(abi.encodeCall(IKeelEngine.accountMargin, (acct(dave))));
         assertTrue(ok, string.concat("margin of an option account under a stale vol feed: ", vm.toString(ret)));
-        (, , int128 staleIm,) = abi.decode(ret, (int128, int128, int128, int128));
+        (,, int128 staleIm,) = abi.decode(ret, (int128, int128, int128, int128));
         assertGt(staleIm, freshIm, "the fallback charges the confidence add-on");
         (ok, ret) = _tryFlag(keeper, acct(erin));
         assertTrue(ok, string.concat("flag under a stale vol feed: ", vm.toString(ret)));
@@ -666,7 +670,8 @@ contract EngineAttacksTest is EngineBase {
         assertLt(engine.cashBalance(acct(alice)), 0, "alice is bankrupt");
         // Mallory griefs: 1 wei of WETH into alice's account.
         (bool ok, bytes memory ret) = _tryDeposit(mallory, acct(alice), WETH_ID, 1);
-        (bool settled, bytes memory why) = address(engine).call(abi.encodeCall(IKeelEngine.settleBadDebt, (acct(alice))));
+        (bool settled, bytes memory why) =
+            address(engine).call(abi.encodeCall(IKeelEngine.settleBadDebt, (acct(alice))));
         assertTrue(settled, string.concat("settleBadDebt was blocked by a foreign deposit: ", vm.toString(why)));
         assertFalse(ok, "a foreign collateral deposit was accepted");
         assertEq(ret, abi.encodeWithSelector(IKeelEngine.KeelUnauthorizedAccount.selector, mallory));
@@ -750,9 +755,8 @@ contract EngineAttacksTest is EngineBase {
         big.mint(mallory, uint256(int256(MAX_PRICE)) + 1);
         vm.startPrank(mallory);
         big.approve(address(engine), type(uint256).max);
-        (ok, ret) = address(engine).call(
-            abi.encodeCall(IKeelEngine.deposit, (acct(mallory), 3, uint256(int256(MAX_PRICE)) + 1))
-        );
+        (ok, ret) = address(engine)
+            .call(abi.encodeCall(IKeelEngine.deposit, (acct(mallory), 3, uint256(int256(MAX_PRICE)) + 1)));
         vm.stopPrank();
         assertFalse(ok, "a collateral balance beyond the amount bound was accepted");
         assertEq(ret, abi.encodeWithSelector(IKeelEngine.KeelInvalidAmount.selector));

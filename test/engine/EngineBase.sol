@@ -26,7 +26,12 @@ import {ExampleMarket} from "../market/ExampleMarket.sol";
 ///   expiring `EXPIRY` (T0 + 30 days);
 /// - the sequencer-uptime feed reports "up since T0 - 10 days";
 /// - two authorised markets: `market` (an `ExampleMarket`, maker 2 bps, taker
-///   5 bps) and `desk` (an address the tests prank to report single trades).
+///   5 bps) and `desk` (an address the tests prank to report single trades);
+/// - the engine's defaults for what a trade or liquidation may do: prices
+///   within the scan range R of spot around the mark (R = 50% until a poke),
+///   positions worth at least 10, liquidation steps of at most half a
+///   position of an account solvent at mark (close factor), the flag reward
+///   capped at the account's equity at mark.
 abstract contract EngineBase is Test {
     // ---- programs
     // The deployed code (brotli, as activation takes it) of every program, in

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IKeelEngine} from "../../contracts/solidity/IKeelEngine.sol";
+import {MockAggregator} from "../mocks/MockAggregator.sol";
 import {EngineBase} from "./EngineBase.sol";
 
 /// @title EngineSettlementTest
@@ -85,10 +86,8 @@ contract EngineSettlementTest is EngineBase {
         uint80 later = ethFeed.pushAt(3_500e8, EXPIRY + 100, EXPIRY + 100);
         (bool ok, bytes memory ret) = _tryRecord(later);
         assertFalse(ok, "a round after the first was accepted");
-        assertEq(bytes4(ret), IKeelEngine.KeelOracleInvalid.selector);
-        (address feed, uint8 reason,) = abi.decode(_args(ret), (address, uint8, uint256));
-        assertEq(feed, address(ethFeed));
-        assertEq(reason, OR_NOT_FIRST_ROUND);
+        // Reported with the predecessor's updatedAt (at or after expiry).
+        _assertOracle(ret, OR_NOT_FIRST_ROUND, EXPIRY + 5);
         // A round id the feed does not know is refused too.
         (ok,) = _tryRecord(later + 10);
         assertFalse(ok, "an unknown round was accepted");
@@ -113,6 +112,19 @@ contract EngineSettlementTest is EngineBase {
         (ok,) = _tryRecord(r);
         assertTrue(ok, "within the longer delay");
         assertEq(engine.settlementPrice(ETH, EXPIRY), 3_200e18);
+    }
+
+    /// The first round of a feed (of a Chainlink phase: no readable
+    /// predecessor) may settle an expiry; otherwise a phase change right after
+    /// an expiry would leave it unsettleable.
+    function test_recordSettlementPrice_acceptsTheFirstRoundOfAPhase() public {
+        MockAggregator fresh = new MockAggregator(8, "ETH / USD, new phase");
+        vm.prank(owner);
+        engine.setUnderlying(ETH, address(fresh), address(ethVolFeed), 3_600, 0.1e18, 600, 0.05e18);
+        vm.warp(EXPIRY + 10);
+        uint80 r = fresh.pushAt(3_150e8, EXPIRY + 5, EXPIRY + 5);
+        assertEq(r, 1);
+        assertEq(engine.recordSettlementPrice(ETH, EXPIRY, r), 3_150e18);
     }
 
     /// A round is history: the first round after expiry is accepted however

@@ -13,7 +13,14 @@ interface IERC20Minimal {
 /// posts a firm order from their own address (`post`), a taker fills it in full
 /// (`fill`). The market never holds margin: it reports both sides of each fill
 /// to the Keel engine with `reportTrade` (opposite signs, same price) and the
-/// engine books positions, premium, fees and checks initial margin. Fees are
+/// engine books positions, premium and fees, and checks each side: the price
+/// must lie in the band around the engine's own mark (`priceBand`), a
+/// remaining position must be worth at least the instrument's minimum
+/// notional, and after the trade the account must hold initial margin (or,
+/// if it was already below it, be no less healthy and not below zero). So a
+/// maker may post any price, but only fills the engine accepts go through:
+/// two colluding accounts cannot move value between them at an off-market
+/// price. Fees are
 /// credited by the engine to the market's own account `accountId(market, 0)`;
 /// the owner can withdraw them with `collectFees`.
 /// @dev The market must be authorised with `setMarket(market, true)` by the
@@ -101,7 +108,8 @@ contract ExampleMarket {
     }
 
     /// @notice Posts a firm order for the caller's account `accountOf(msg.sender, 0)`.
-    /// No margin is checked here: the engine checks it when the order fills.
+    /// Neither margin nor price is checked here: the engine checks both when
+    /// the order fills (against its mark and band at that time).
     /// @param instrument Engine instrument id.
     /// @param size Signed size (WAD), positive = the maker buys.
     /// @param price Price (WAD, > 0).
@@ -124,9 +132,11 @@ contract ExampleMarket {
 
     /// @notice Fills order `id` in full against `takerAccount` (owned by the caller):
     /// reports `+size` for the maker and `-size` for the taker at the order's price,
-    /// each with its fee. Both sides must hold initial margin afterwards (checked
-    /// by the engine); any engine error reverts the whole fill with the engine's
-    /// revert data, and the order stays active.
+    /// each with its fee. The engine checks the price band, the minimum notional
+    /// and each side's margin after its trade; any engine error (e.g.
+    /// `KeelParameterOutOfBounds(19, price, low, high)` for a price outside the
+    /// band) reverts the whole fill with the engine's revert data, and the
+    /// order stays active.
     /// @return makerCash The maker's cash change (realised PnL or premium) reported by the engine.
     /// @return takerCash The taker's cash change.
     function fill(uint256 id, uint256 takerAccount) external returns (int128 makerCash, int128 takerCash) {
