@@ -535,7 +535,7 @@ contract EngineHandler is Test {
         address from = _trader(whoSeed);
         uint256 kind = kindSeed % 4;
         uint256 target = kind < 2 ? acct(from, uint64(targetSeed % 3)) : _account(targetSeed);
-        if (kind >= 2 && ownerOf(target) == from) target = acct(_trader(whoSeed + 1), uint64(targetSeed % 3));
+        if (kind >= 2 && ownerOf(target) == from) target = acct(_trader(whoSeed % 3 + 1), uint64(targetSeed % 3));
         if (kind == 1 || kind == 3) {
             _deposit(from, target, 1, bound(amountSeed, 0.01e18, 5e18));
         } else {
@@ -727,7 +727,7 @@ contract EngineHandler is Test {
         uint256 a = _account(whoSeed);
         if (engine.flaggedAt(a) != 0 || !_liquidatable(a)) {
             for (uint256 i = 0; i < tracked.length; i++) {
-                uint256 c = tracked[(whoSeed + i) % tracked.length];
+                uint256 c = tracked[(whoSeed % tracked.length + i) % tracked.length];
                 if (engine.flaggedAt(c) == 0 && _liquidatable(c)) {
                     a = c;
                     break;
@@ -775,7 +775,7 @@ contract EngineHandler is Test {
         a = _account(seed);
         if (engine.flaggedAt(a) != 0) return a;
         for (uint256 i = 0; i < tracked.length; i++) {
-            uint256 c = tracked[(seed + i) % tracked.length];
+            uint256 c = tracked[(seed % tracked.length + i) % tracked.length];
             if (engine.flaggedAt(c) != 0) return c;
         }
     }
@@ -793,7 +793,7 @@ contract EngineHandler is Test {
         uint256 bal = engine.collateralBalance(a, 1);
         if (bal == 0) {
             for (uint256 i = 0; i < tracked.length; i++) {
-                uint256 c = tracked[(whoSeed + i) % tracked.length];
+                uint256 c = tracked[(whoSeed % tracked.length + i) % tracked.length];
                 if (engine.flaggedAt(c) != 0 && engine.collateralBalance(c, 1) > 0) {
                     a = c;
                     bal = engine.collateralBalance(c, 1);
@@ -817,7 +817,7 @@ contract EngineHandler is Test {
 
     function settleBadDebtStep(uint256 whoSeed) external onlySelf {
         for (uint256 i = 0; i < tracked.length; i++) {
-            uint256 c = tracked[(whoSeed + i) % tracked.length];
+            uint256 c = tracked[(whoSeed % tracked.length + i) % tracked.length];
             if (engine.cashBalance(c) < 0 && _positionCount(c) == 0 && engine.collateralBalance(c, 1) == 0) {
                 _settle(c);
                 break;
